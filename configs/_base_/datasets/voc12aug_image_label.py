@@ -1,0 +1,63 @@
+# PASCAL VOC2012 + SBD (train_aug) with image-level labels derived from the
+# masks. Training never loads a mask; val/test load them for evaluation.
+dataset_type = 'VOCImageLabelDataset'
+data_root = 'data/VOCdevkit/VOC2012'
+crop_size = (384, 384)
+long_side = (256, 512)  # random resize of the long side, as METHOD.md
+train_pipeline = [
+    dict(type='LoadVerifiedImageFromFile'),
+    dict(
+        type='RandomResize',
+        scale=(long_side[1], long_side[1]),
+        ratio_range=(long_side[0] / long_side[1], 1.0),
+        keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='mmpretrain.ColorJitter',
+        brightness=0.3,
+        contrast=0.3,
+        saturation=0.3,
+        hue=0.1),
+    dict(type='RandomGrayscale', prob=0.1, keep_channels=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackWSSSInputs'),
+]
+test_pipeline = [
+    dict(type='LoadVerifiedImageFromFile'),
+    dict(type='LoadVerifiedAnnotations'),
+    dict(type='PackWSSSInputs'),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train_aug.txt',
+        pipeline=train_pipeline))
+# Validation during training: classifier mAP (and CAM mIoU) on `val`.
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/val.txt',
+        pipeline=test_pipeline))
+# tools/test.py: CAM (seed) mIoU on `train`, the WSSS convention.
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train.txt',
+        pipeline=test_pipeline))
+val_evaluator = [dict(type='mmpretrain.AveragePrecision')]
+test_evaluator = val_evaluator

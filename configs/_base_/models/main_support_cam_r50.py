@@ -1,0 +1,56 @@
+# MainNet (ResNet-50, output stride 16, ImageNet init) + EMA SupportNet with
+# RCM and MAM as METHOD.md writes them.
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+    size=(384, 384))
+model = dict(
+    type='MainSupportCAMNet',
+    data_preprocessor=data_preprocessor,
+    main_net=dict(
+        type='CAMNet',
+        backbone=dict(
+            type='mmpretrain.ResNet',
+            depth=50,
+            strides=(1, 2, 2, 1),
+            out_indices=(3, ),
+            frozen_stages=1,  # stem and first stage, as METHOD.md
+            norm_eval=True,  # frozen BN: suits ImageNet-pretrained weights
+            norm_cfg=norm_cfg,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint='https://download.openmmlab.com/mmclassification/'
+                'v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth',
+                prefix='backbone')),
+        in_channels=2048,
+        num_classes=20,
+        channels=256,
+        act_cfg=None,
+        contrast_head=False),
+    loss_cls=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
+    rcm_loss=dict(
+        type='RCMLoss',
+        fg_threshold=0.3,
+        bg_threshold=None,
+        temperature=2.0,
+        memory_size=0,
+        loss_weight=1.0,
+        warmup_iters=0),
+    mam_loss=dict(
+        type='MAMLoss',
+        relu=False,
+        normalise=False,
+        label_mask=True,
+        loss_weight=1.0,
+        warmup_iters=0),
+    support_momentum=0.004,
+    train_cfg=dict(
+        support_scales=(0.5, 1.0, 1.5, 2.0),
+        mam_scales=(0.5, 1.0, 2.0),
+        mam_every=2),
+    test_cfg=dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, bg_threshold=0.15))

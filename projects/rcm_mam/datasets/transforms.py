@@ -1,0 +1,83 @@
+"""Loading with checks, and packing of the image-level label.
+
+mmcv/mmseg have every augmentation this project needs; what they lack is
+(1) a loader that names the file and says what to do when an image or mask
+is truncated or corrupt (OpenCV silently decodes a truncated JPEG, Pillow
+raises without the file name), plus a range check of mask values (mmseg's
+``IoUMetric`` silently drops out-of-range labels), and (2) packing of the
+image-level label into the ``SegDataSample``.
+"""
+import mmcv
+import numpy as np
+import torch
+from mmcv.transforms import LoadImageFromFile
+from mmengine import fileio
+from mmseg.datasets.transforms import LoadAnnotations, PackSegInputs
+from mmseg.registry import TRANSFORMS
+
+from ..utils.errors import InputError
+from .checks import check_image_bytes, check_label_values
+
+
+@TRANSFORMS.register_module()
+class LoadVerifiedImageFromFile(LoadImageFromFile):
+    """``LoadImageFromFile`` that rejects empty, truncated or corrupt images.
+
+    Same arguments as :class:`mmcv.transforms.LoadImageFromFile`.
+    """
+
+    def transform(self, results: dict) -> dict:
+        path = results['img_path']
+        data = fileio.get(path, backend_args=self.backend_args)
+        check_image_bytes(path, data)
+        try:
+            img = mmcv.imfrombytes(data, flag=self.color_type,
+                                   backend=self.imdecode_backend)
+        except Exception as e:  # decoders raise many types
+            img, reason = None, str(e)
+        else:
+            reason = 'the decoder returned nothing'
+        if img is None:
+            raise InputError(f'{path}: corrupt image ({reason}). Fix: '
+                             'restore it from the original data set or '
+                             'remove its name from the split file.')
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results.update(img=img, img_shape=img.shape[:2],
+                       ori_shape=img.shape[:2])
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadVerifiedAnnotations(LoadAnnotations):
+    """``LoadAnnotations`` that names unreadable masks and checks values.
+
+    Values must lie in ``[0, num_classes)`` or equal ``ignore_index``; both
+    come from the data info (``VOCImageLabelDataset`` provides them).
+    """
+
+    def _load_seg_map(self, results: dict) -> None:
+        path = results['seg_map_path']
+        try:
+            super()._load_seg_map(results)
+        except (OSError, SyntaxError, ValueError) as e:
+            raise InputError(f'{path}: unreadable mask ({e}). Fix: restore '
+                             'it from the original data set.') from None
+        check_label_values(results['gt_seg_map'], results['num_classes'],
+                           results['ignore_index'], path)
+
+
+@TRANSFORMS.register_module()
+class PackWSSSInputs(PackSegInputs):
+    """``PackSegInputs`` that also packs the image-level label.
+
+    Adds ``gt_score`` to the data sample: a (C,) float multi-hot tensor over
+    the foreground classes (mmpretrain's name for dense targets, so its
+    multi-label metrics read it directly).
+    """
+
+    def transform(self, results: dict) -> dict:
+        packed = super().transform(results)
+        packed['data_samples'].gt_score = torch.from_numpy(
+            np.asarray(results['gt_score'], dtype=np.float32))
+        return packed

@@ -1,0 +1,161 @@
+"""PASCAL VOC (+ SBD) with image-level labels for weakly supervised training."""
+import logging
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.logging import print_log
+from mmseg.datasets import BaseSegDataset, PascalVOCDataset
+from mmseg.registry import DATASETS
+
+from ..utils.errors import InputError
+from ..utils.file_io import voc_palette
+from .checks import check_image_file
+from .image_labels import derive_labels, read_label_file
+
+
+def check_relative_name(name: str, where: str) -> None:
+    """Reject image names that could address files outside the data set.
+
+    Names come from split files and become output file names (pseudo
+    labels), so ``..`` components and absolute paths are refused.
+    """
+    if (not name or osp.isabs(name) or '\\' in name or '\0' in name
+            or '..' in name.split('/')):
+        raise InputError(f'{where}: image name {name!r} is not a plain '
+                         'relative name. Fix: list names like 2007_000032 '
+                         '(no "..", no leading "/").')
+
+
+@DATASETS.register_module()
+class VOCImageLabelDataset(BaseSegDataset):
+    """Images with image-level labels, and their masks where present.
+
+    The layout is PASCAL VOC2012 with SBD's ``SegmentationClassAug``::
+
+        data_root/
+            JPEGImages/2007_000032.jpg
+            SegmentationClassAug/2007_000032.png   (class-index masks)
+            ImageSets/Segmentation/{train_aug,train,val}.txt
+
+    Each sample carries ``gt_score``, the (C,) multi-hot image label over the
+    foreground classes ``classes[1:]`` (class 0 is the background), and
+    ``seg_map_path`` when the mask exists (used for evaluation only: the
+    training pipeline does not load it). Labels come from ``label_file``
+    (see :mod:`.image_labels` for the formats) or, if it is None, from the
+    classes present in the masks (values other than 0 and ``ignore_index``),
+    cached in ``label_cache``. Images whose label set is empty are skipped
+    with a warning: they have nothing to localise.
+
+    Any class list works: pass ``metainfo=dict(classes=(...))`` with the
+    background first and the classes in the order of the mask values; masks
+    are never remapped (subsets of VOC's classes are not supported).
+
+    Args:
+        ann_file (str): Split file, one image name per line.
+        label_file (str, optional): Image-level label file. Defaults to None.
+        label_cache (str, optional): Where labels derived from masks are
+            cached. Defaults to ``<seg_map_path>_image_labels.json``.
+        **kwargs: See :class:`mmseg.datasets.BaseSegDataset`.
+    """
+    METAINFO = PascalVOCDataset.METAINFO
+
+    def __init__(self,
+                 ann_file: str,
+                 label_file: Optional[str] = None,
+                 label_cache: Optional[str] = None,
+                 data_prefix: dict = dict(
+                     img_path='JPEGImages',
+                     seg_map_path='SegmentationClassAug'),
+                 **kwargs) -> None:
+        self.label_file = label_file
+        self.label_cache = label_cache
+        super().__init__(ann_file=ann_file, data_prefix=data_prefix,
+                         **kwargs)
+
+    @classmethod
+    def get_label_map(cls, new_classes=None) -> None:
+        """Masks are indexed by the configured classes: never remapped."""
+        return None
+
+    def _update_palette(self) -> list:
+        """The configured palette, or VOC colours for a custom class list."""
+        palette = self._metainfo.get('palette', [])
+        num_classes = len(self._metainfo['classes'])
+        if len(palette) == num_classes:
+            return list(palette)
+        return voc_palette(num_classes).tolist()
+
+    def _join_prefix(self) -> None:
+        """Fail early, naming the folder, when ``data_root`` is missing."""
+        if not osp.isdir(self.data_root):
+            raise InputError(
+                f'{self.data_root}: data_root does not exist. Fix: set '
+                'data_root in the config (--cfg-options '
+                'train_dataloader.dataset.data_root=...), or make the '
+                'synthetic set with tools/make_synthetic_voc.py.')
+        for key in ('label_file', 'label_cache'):
+            value = getattr(self, key)
+            if value and not osp.isabs(value):
+                setattr(self, key, osp.join(self.data_root, value))
+        super()._join_prefix()
+
+    def _read_split(self) -> List[str]:
+        """Image names of the split file, checked to be plain names."""
+        if not osp.isfile(self.ann_file):
+            raise InputError(f'{self.ann_file}: split file not found. Fix: '
+                             'check ann_file and data_root in the config '
+                             '(train_aug.txt comes with SBD; see README).')
+        with open(self.ann_file) as f:
+            names = [line.strip() for line in f if line.strip()]
+        for name in names:
+            check_relative_name(name, self.ann_file)
+        if not names:
+            raise InputError(f'{self.ann_file}: split file lists no image.')
+        return names
+
+    def _load_labels(self, names: List[str], mask_paths: dict) -> dict:
+        """Image-level labels of ``names`` from the label file or masks."""
+        classes = list(self._metainfo['classes'])
+        if self.label_file:
+            return read_label_file(self.label_file, names, classes)
+        missing = [p for p in mask_paths.values() if not osp.isfile(p)]
+        if missing:
+            raise InputError(f'{missing[0]}: mask not found ({len(missing)} '
+                             'missing in all), so the image labels cannot be '
+                             'derived. Fix: set label_file in the dataset '
+                             'config, or check data_prefix.seg_map_path.')
+        cache = self.label_cache or (
+            self.data_prefix['seg_map_path'].rstrip('/') +
+            '_image_labels.json')
+        return derive_labels(mask_paths, classes, self.ignore_index, cache)
+
+    def load_data_list(self) -> List[dict]:
+        """One dict per image: paths, ``gt_score`` and loading options."""
+        names = self._read_split()
+        img_dir = self.data_prefix['img_path']
+        seg_dir = self.data_prefix.get('seg_map_path')
+        mask_paths = {
+            n: osp.join(seg_dir, n + self.seg_map_suffix)
+            for n in names
+        } if seg_dir else {}
+        labels = self._load_labels(names, mask_paths)
+        data_list, unlabelled = [], []
+        for name in names:
+            if not labels[name].any():
+                unlabelled.append(name)
+                continue
+            img_path = osp.join(img_dir, name + self.img_suffix)
+            check_image_file(img_path)
+            info = dict(img_path=img_path, img_name=name,
+                        gt_score=labels[name], label_map=None,
+                        reduce_zero_label=False, seg_fields=[],
+                        num_classes=len(self._metainfo['classes']),
+                        ignore_index=self.ignore_index)
+            if osp.isfile(mask_paths.get(name, '')):
+                info['seg_map_path'] = mask_paths[name]
+            data_list.append(info)
+        if unlabelled:
+            print_log(f'{self.ann_file}: skipped {len(unlabelled)} images '
+                      f'with no foreground class (e.g. {unlabelled[:3]}).',
+                      logger='current', level=logging.WARNING)
+        return data_list

@@ -1,0 +1,3 @@
+from .support_net_hook import SupportNetHook
+
+__all__ = ['SupportNetHook']

@@ -1,0 +1,72 @@
+"""MainNet (and, as its EMA copy, SupportNet): backbone and CAM head."""
+from typing import NamedTuple, Optional
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType
+from torch import Tensor
+
+
+class CAMOutput(NamedTuple):
+    """What one forward pass of a :class:`CAMNet` gives.
+
+    Attributes:
+        feature (Tensor): (N, D, h, w) pixel features that RCM contrasts:
+            the CAM feature, or the separate contrast head's output.
+        cam (Tensor): (N, C, h, w) class activation maps (raw scores).
+    """
+    feature: Tensor
+    cam: Tensor
+
+
+@MODELS.register_module()
+class CAMNet(BaseModule):
+    """Backbone, a 1x1 projection to a pixel feature, a bias-free 1x1 classifier.
+
+    The image logits are the global average of the CAMs (``logits``).
+
+    Args:
+        backbone (dict): Backbone config; its last output map is used.
+        in_channels (int): Channels of that map (2048 for ResNet-50).
+        num_classes (int): Foreground classes C. Defaults to 20.
+        channels (int): Dimension D of the pixel feature. Defaults to 256.
+        act_cfg (dict, optional): Activation after the projection; None (the
+            default) keeps it linear, as METHOD.md describes it.
+        contrast_head (bool): If True, RCM contrasts a separate 1x1
+            projection of the backbone map instead of the CAM feature, so the
+            contrast does not reshape the feature the classifier reads.
+            Defaults to False.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 in_channels: int,
+                 num_classes: int = 20,
+                 channels: int = 256,
+                 act_cfg: OptConfigType = None,
+                 contrast_head: bool = False,
+                 init_cfg: OptConfigType = None) -> None:
+        super().__init__(init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.projection = ConvModule(in_channels, channels, 1,
+                                     act_cfg=act_cfg)
+        self.classifier = nn.Conv2d(channels, num_classes, 1, bias=False)
+        self.contrast_head: Optional[nn.Module] = ConvModule(
+            in_channels, channels, 1, act_cfg=None) if contrast_head else None
+
+    def forward(self, images: Tensor) -> CAMOutput:
+        """CAMs and pixel features of (N, 3, H, W) normalised images."""
+        x = self.backbone(images)[-1]
+        feature = self.projection(x)
+        cam = self.classifier(feature)
+        if self.contrast_head is not None:
+            feature = self.contrast_head(x)
+        return CAMOutput(feature, cam)
+
+    @staticmethod
+    def logits(cam: Tensor) -> Tensor:
+        """(N, C) image logits: the global average pool of (N, C, h, w) CAMs."""
+        return cam.mean(dim=(2, 3))

@@ -1,0 +1,61 @@
+"""CAM operations shared by RCM, MAM and pseudo-label inference."""
+from typing import Callable, List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmseg.models.utils import resize
+from torch import Tensor
+
+from .cam_net import CAMOutput
+
+
+def rescale(images: Tensor, scale: float) -> Tensor:
+    """(N, 3, H, W) images resized by ``scale`` (bilinear)."""
+    if scale == 1:
+        return images
+    return F.interpolate(images, scale_factor=scale, mode='bilinear',
+                         align_corners=False)
+
+
+def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,
+                        scales: Sequence[float],
+                        size: Tuple[int, int]) -> List[CAMOutput]:
+    """Run ``net`` on ``images`` at each scale, CAMs resized to ``size``.
+
+    Args:
+        net: MainNet or SupportNet.
+        images (Tensor): (N, 3, H, W) normalised images.
+        scales (Sequence[float]): Input scales.
+        size (tuple): (h, w) all CAMs are resized to (bilinear).
+
+    Returns:
+        list[CAMOutput]: One per scale; features keep their own size.
+    """
+    outputs = []
+    for scale in scales:
+        out = net(rescale(images, scale))
+        cam = resize(out.cam, size=size, mode='bilinear',
+                     align_corners=False)
+        outputs.append(CAMOutput(out.feature, cam))
+    return outputs
+
+
+def max_normalise(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
+    """ReLU, zero the classes absent from the image, divide by each max.
+
+    Args:
+        cams (Tensor): (N, C, h, w) class scores.
+        labels (Tensor): (N, C) multi-hot image labels.
+        eps (float): Keeps all-zero maps at zero.
+
+    Returns:
+        Tensor: (N, C, h, w) scores in [0, 1]; 0 for absent classes.
+    """
+    cams = F.relu(cams) * labels[:, :, None, None]
+    peak = cams.flatten(2).max(dim=2).values[:, :, None, None]
+    return cams / (peak + eps)
+
+
+def labels_from_samples(data_samples) -> Tensor:
+    """(N, C) multi-hot image labels stacked from the data samples."""
+    return torch.stack([s.gt_score for s in data_samples])

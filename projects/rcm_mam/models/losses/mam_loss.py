@@ -1,0 +1,98 @@
+"""MAM: scale consistency of MainNet CAMs with a SupportNet target."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from ..cam_utils import max_normalise
+
+
+def cosine_weights(ref_cam: Tensor, support_cams: Tensor) -> Tensor:
+    """w_k = 2 - cos(ref CAM, SupportNet CAM at scale k), per image and class.
+
+    Args:
+        ref_cam (Tensor): (n, C, h, w) MainNet CAM.
+        support_cams (Tensor): (S, n, C, h, w) SupportNet CAMs.
+
+    Returns:
+        Tensor: (S, n, C) weights in [1, 3].
+    """
+    cos = F.cosine_similarity(ref_cam.flatten(2)[None],
+                              support_cams.flatten(3), dim=3)
+    return 2 - cos
+
+
+@MODELS.register_module()
+class MAMLoss(nn.Module):
+    """Multi-scale Attention Module loss (METHOD.md, "MAM").
+
+    The target is the cosine-weighted mean of SupportNet's CAMs over its
+    scales, ``sum_k w_k CAM_k / S``, detached; the loss is the L1 distance of
+    each MainNet-scale CAM to it, summed over MainNet scales and averaged
+    over pixels and the image's classes. No learnable parameters.
+
+    Args:
+        relu (bool): ReLU all CAMs first. Defaults to False (raw CAMs, as
+            METHOD.md).
+        normalise (bool): Max-normalise every CAM per class (which also
+            zeroes absent classes). Defaults to False.
+        label_mask (bool): Average over the classes present in the image
+            only; else over all classes. Defaults to True.
+        loss_weight (float): Weight of the loss. Defaults to 1.
+        warmup_iters (int): Iterations over which the weight ramps up
+            linearly from 0. Defaults to 0.
+        loss_name (str): Key in the loss dict. Defaults to 'loss_mam'.
+    """
+
+    def __init__(self,
+                 relu: bool = False,
+                 normalise: bool = False,
+                 label_mask: bool = True,
+                 loss_weight: float = 1.0,
+                 warmup_iters: int = 0,
+                 loss_name: str = 'loss_mam') -> None:
+        super().__init__()
+        self.relu = relu
+        self.normalise = normalise
+        self.label_mask = label_mask
+        self.loss_weight = loss_weight
+        self.warmup_iters = warmup_iters
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def _prepare(self, cams: Tensor, labels: Tensor) -> Tensor:
+        """Apply the configured ReLU / normalisation to (S, n, C, h, w)."""
+        if self.relu:
+            cams = F.relu(cams)
+        if self.normalise:
+            cams = torch.stack([max_normalise(c, labels) for c in cams])
+        return cams
+
+    def forward(self, main_cams: Tensor, support_cams: Tensor,
+                labels: Tensor, ref_index: int) -> Tensor:
+        """The weighted MAM loss.
+
+        Args:
+            main_cams (Tensor): (S_m, n, C, h, w) MainNet CAMs at its scales.
+            support_cams (Tensor): (S, n, C, h, w) SupportNet CAMs.
+            labels (Tensor): (n, C) multi-hot image labels.
+            ref_index (int): Which MainNet scale (the scale-1 one) the
+                cosine weights compare with.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        main_cams = self._prepare(main_cams, labels)
+        with torch.no_grad():
+            support_cams = self._prepare(support_cams, labels)
+            weights = cosine_weights(main_cams[ref_index], support_cams)
+            target = (weights[..., None, None] * support_cams).sum(0) / len(
+                support_cams)
+        per_class = (main_cams - target).abs().sum(0).mean(dim=(2, 3))
+        mask = labels if self.label_mask else torch.ones_like(labels)
+        return self.loss_weight * (per_class * mask).sum() / mask.sum().clamp(
+            min=1)

@@ -1,0 +1,190 @@
+"""RCM: regional contrast of MainNet pixels against SupportNet prototypes."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+from torch import Tensor
+
+from ...utils.dist import gather_batch
+from ..cam_utils import max_normalise
+
+IGNORE = 255
+EXCLUDED = -1e4  # logit of an unavailable prototype (finite: NaN-free grads)
+
+
+def pixel_pseudo_labels(scores: Tensor, bg_threshold: float,
+                        fg_threshold: float) -> Tensor:
+    """Pixel labels from max-normalised class scores.
+
+    Args:
+        scores (Tensor): (N, C, h, w) foreground scores in [0, 1].
+        bg_threshold (float): Below it a pixel is background (0).
+        fg_threshold (float): At or above it a pixel takes its top class
+            (1..C); pixels in between are ignored (255).
+
+    Returns:
+        Tensor: (N, h, w) long labels in {0, ..., C, 255}.
+    """
+    top, cls = scores.max(dim=1)
+    labels = cls + 1
+    labels[top < fg_threshold] = IGNORE
+    labels[top < bg_threshold] = 0
+    return labels
+
+
+def image_prototypes(features: Tensor, labels: Tensor,
+                     num_classes: int) -> Tensor:
+    """Each image's unit-norm prototype of each class (0 where absent).
+
+    Args:
+        features (Tensor): (N, D, h, w) unit-norm pixel features.
+        labels (Tensor): (N, h, w) labels in {0, ..., K-1, 255}.
+        num_classes (int): K, background included.
+
+    Returns:
+        Tensor: (N, K, D) normalised masked sums of the features.
+    """
+    valid = labels != IGNORE
+    one_hot = F.one_hot(labels.masked_fill(~valid, 0), num_classes)
+    one_hot = one_hot * valid[..., None]  # (N, h, w, K)
+    sums = torch.einsum('nhwk,ndhw->nkd', one_hot.to(features), features)
+    return F.normalize(sums, dim=2)
+
+
+def leave_one_out(protos: Tensor, present: Tensor, offset: int,
+                  batch: int, extra_sum: Tensor,
+                  extra_count: Tensor) -> tuple:
+    """Per image, the mean prototype of the *other* images (plus extras).
+
+    Args:
+        protos (Tensor): (B, K, D) prototypes of the whole (gathered) batch.
+        present (Tensor): (B, K) float, 1 where a class has a region.
+        offset (int): Index in ``protos`` of this rank's first image.
+        batch (int): Number N of this rank's images.
+        extra_sum (Tensor): (K, D) sum of memory prototypes.
+        extra_count (Tensor): (K,) number of memory prototypes.
+
+    Returns:
+        tuple: (N, K, D) unit-norm prototypes and (N, K) bool availability
+        (some other image or the memory has the class).
+    """
+    own = slice(offset, offset + batch)
+    sums = protos.sum(0) - protos[own] + extra_sum
+    counts = present.sum(0) - present[own] + extra_count
+    return F.normalize(sums, dim=2), counts > 0
+
+
+@MODELS.register_module()
+class RCMLoss(nn.Module):
+    """Regional Contrastive Module loss (METHOD.md, "RCM").
+
+    SupportNet's multi-scale CAMs give pixel pseudo labels; SupportNet's
+    features averaged over each label region give per-image class
+    prototypes; every MainNet pixel feature is classified by cosine
+    similarity (times ``temperature``) to the leave-one-out prototypes of
+    the batch (gathered over all ranks), with cross-entropy against its
+    pseudo label. The memory, if any, holds the last ``memory_size``
+    prototypes of each class from earlier batches (saved in checkpoints).
+
+    Args:
+        num_classes (int): Foreground classes C. Defaults to 20.
+        channels (int): Feature dimension D. Defaults to 256.
+        fg_threshold (float): Score at or above which a pixel takes its top
+            class. Defaults to 0.3.
+        bg_threshold (float, optional): Score below which a pixel is
+            background; pixels in between are ignored. Defaults to None
+            (= ``fg_threshold``: no ignore band, as METHOD.md).
+        temperature (float): Scale T of the cosine logits (logits = T cos).
+            Defaults to 2.
+        memory_size (int): Prototypes remembered per class. Defaults to 0.
+        loss_weight (float): Weight of the loss. Defaults to 1.
+        warmup_iters (int): Iterations over which the weight ramps up
+            linearly from 0. Defaults to 0.
+        loss_name (str): Key in the loss dict. Defaults to 'loss_rcm'.
+    """
+
+    def __init__(self,
+                 num_classes: int = 20,
+                 channels: int = 256,
+                 fg_threshold: float = 0.3,
+                 bg_threshold: float = None,
+                 temperature: float = 2.0,
+                 memory_size: int = 0,
+                 loss_weight: float = 1.0,
+                 warmup_iters: int = 0,
+                 loss_name: str = 'loss_rcm') -> None:
+        super().__init__()
+        self.num_classes = num_classes + 1  # with the background
+        self.fg_threshold = fg_threshold
+        self.bg_threshold = fg_threshold if bg_threshold is None \
+            else bg_threshold
+        assert self.bg_threshold <= self.fg_threshold
+        self.temperature = temperature
+        self.memory_size = memory_size
+        self.loss_weight = loss_weight
+        self.warmup_iters = warmup_iters
+        self._loss_name = loss_name
+        self.register_buffer(
+            'memory', torch.zeros(self.num_classes, memory_size, channels))
+        self.register_buffer('memory_count',
+                             torch.zeros(self.num_classes, dtype=torch.long))
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def forward(self, main_feature: Tensor, support_feature: Tensor,
+                support_cams: Tensor, labels: Tensor) -> Tensor:
+        """The weighted RCM loss.
+
+        Args:
+            main_feature (Tensor): (N, D, h, w) MainNet pixel features.
+            support_feature (Tensor): (N, D, h, w) SupportNet pixel features
+                at scale 1.
+            support_cams (Tensor): (S, N, C, h, w) SupportNet CAMs at each
+                scale, resized to (h, w).
+            labels (Tensor): (N, C) multi-hot image labels.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        with torch.no_grad():
+            scores = max_normalise(F.relu(support_cams).sum(0), labels)
+            pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
+                                         self.fg_threshold)
+            protos = image_prototypes(
+                F.normalize(support_feature, dim=1), pseudo,
+                self.num_classes)
+            present = (protos.norm(dim=2) > 0).to(protos)
+            all_protos, offset = gather_batch(protos)
+            all_present, _ = gather_batch(present)
+            memory_count = self.memory_count.clamp(max=self.memory_size)
+            prototypes, available = leave_one_out(
+                all_protos, all_present, offset, len(protos),
+                self.memory.sum(1), memory_count)
+            if self.training and self.memory_size:
+                self._remember(all_protos, all_present.bool())
+            # pixels whose class has no prototype are ignored
+            index = pseudo.clamp(max=self.num_classes - 1).flatten(1)
+            usable = available.gather(1, index).view_as(pseudo)
+            target = pseudo.masked_fill(~usable, IGNORE)
+        if not (target != IGNORE).any():
+            return main_feature.sum() * 0
+        logits = self.temperature * torch.einsum(
+            'ndhw,nkd->nkhw', F.normalize(main_feature, dim=1), prototypes)
+        logits = logits.masked_fill(~available[:, :, None, None], EXCLUDED)
+        return self.loss_weight * F.cross_entropy(
+            logits, target, ignore_index=IGNORE)
+
+    def _remember(self, protos: Tensor, present: Tensor) -> None:
+        """Push the batch's prototypes into each class's ring buffer.
+
+        Args:
+            protos (Tensor): (B, K, D) prototypes.
+            present (Tensor): (B, K) bool.
+        """
+        for k in range(self.num_classes):
+            for proto in protos[present[:, k], k][-self.memory_size:]:
+                self.memory[k, self.memory_count[k] % self.memory_size] = \
+                    proto
+                self.memory_count[k] += 1

@@ -1,0 +1,245 @@
+"""MainSupportCAMNet: a CAM network trained with RCM and MAM self-supervision."""
+import logging
+from typing import Dict, List, Sequence
+
+import torch
+from mmengine.dist import get_rank
+from mmengine.logging import MessageHub, print_log
+from mmengine.model import ExponentialMovingAverage
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList)
+from torch import Tensor
+
+from ..utils.errors import InputError
+from .cam_net import CAMNet, CAMOutput
+from .cam_utils import (labels_from_samples, max_normalise,
+                        multi_scale_forward, rescale)
+
+
+@MODELS.register_module()
+class MainSupportCAMNet(BaseSegmentor):
+    """A MainNet trained with an EMA SupportNet (METHOD.md).
+
+    Training: the multi-label classification loss on MainNet's CAM logits,
+    plus RCM and MAM, which read SupportNet's multi-scale CAMs (no
+    gradient). SupportNet is MMEngine's ``ExponentialMovingAverage`` of
+    MainNet, kept in eval mode; ``SupportNetHook`` copies MainNet into it
+    when training starts and updates it after every optimizer step. It is a
+    submodule, so checkpoints save it and ``--resume`` restores it.
+
+    Inference (``predict``): MainNet CAMs over ``test_cfg.scales`` with
+    horizontal flips, summed, ReLU'd, restricted to the image's labelled
+    classes and max-normalised per class; ``seg_logits`` holds the constant
+    background score ``test_cfg.bg_threshold`` followed by the C class
+    scores, ``pred_sem_seg`` their argmax, ``pred_score`` the (C,) sigmoid
+    image scores (for mmpretrain's multi-label metrics).
+
+    Args:
+        main_net (dict): :class:`CAMNet` config.
+        loss_cls (dict): Multi-label loss on the (N, C) image logits.
+        rcm_loss (dict, optional): :class:`RCMLoss` config; None: no RCM.
+        mam_loss (dict, optional): :class:`MAMLoss` config; None: no MAM.
+        support_momentum (float): SupportNet EMA momentum in MMEngine's
+            sense (0.004: keep 0.996 of the average each step).
+        train_cfg (dict): ``support_scales`` (SupportNet input scales, must
+            include 1), ``mam_scales`` (MainNet scales of MAM, must include
+            1) and ``mam_every`` (MAM runs on every k-th image of the global
+            batch: 2 = half, as METHOD.md).
+        test_cfg (dict): ``scales``, ``flip`` and ``bg_threshold``.
+        data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 main_net: ConfigType,
+                 loss_cls: ConfigType = dict(
+                     type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
+                 rcm_loss: OptConfigType = None,
+                 mam_loss: OptConfigType = None,
+                 support_momentum: float = 0.004,
+                 train_cfg: ConfigType = dict(
+                     support_scales=(0.5, 1.0, 1.5, 2.0),
+                     mam_scales=(0.5, 1.0, 2.0),
+                     mam_every=2),
+                 test_cfg: ConfigType = dict(
+                     scales=(0.5, 1.0, 1.5, 2.0), flip=True,
+                     bg_threshold=0.15),
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(data_preprocessor, init_cfg)
+        self.main_net: CAMNet = MODELS.build(main_net)
+        self.support_net = ExponentialMovingAverage(
+            self.main_net, momentum=support_momentum)
+        self.loss_cls = MODELS.build(loss_cls)
+        num_classes = self.main_net.classifier.out_channels
+        self.rcm_loss = MODELS.build(
+            rcm_loss, default_args=dict(
+                num_classes=num_classes,
+                channels=self.main_net.classifier.in_channels)
+        ) if rcm_loss else None
+        self.mam_loss = MODELS.build(mam_loss) if mam_loss else None
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self.align_corners = False  # read by postprocess_result
+        for key in ('support_scales', 'mam_scales'):
+            if 1.0 not in train_cfg[key]:
+                raise InputError(f'model.train_cfg.{key} = '
+                                 f'{train_cfg[key]} must include 1.0.')
+
+    # --- SupportNet -------------------------------------------------------
+    def train(self, mode: bool = True) -> 'MainSupportCAMNet':
+        """Set the train/eval mode; SupportNet always stays in eval mode."""
+        super().train(mode)
+        self.support_net.eval()
+        return self
+
+    def reset_support_net(self) -> None:
+        """Make SupportNet an exact copy of MainNet (both start equal)."""
+        self.support_net.steps.zero_()
+        self.support_net.update_parameters(self.main_net)
+
+    def update_support_net(self) -> None:
+        """One EMA step of SupportNet towards MainNet."""
+        self.support_net.update_parameters(self.main_net)
+
+    # --- training ---------------------------------------------------------
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        """MainNet backbone features of (N, 3, H, W) normalised images."""
+        return self.main_net.backbone(inputs)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict:
+        """Classification, RCM and MAM losses of a batch.
+
+        Args:
+            inputs (Tensor): (N, 3, H, W) normalised images.
+            data_samples (list[SegDataSample]): With ``gt_score`` (C,).
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls`` and, if switched on,
+            ``loss_rcm`` and ``loss_mam``.
+        """
+        labels = labels_from_samples(data_samples)
+        main = self.main_net(inputs)
+        losses = dict(
+            loss_cls=self.loss_cls(CAMNet.logits(main.cam), labels))
+        if self.rcm_loss is None and self.mam_loss is None:
+            return losses
+        support = self._support_forward(inputs, main.cam.shape[-2:])
+        support_cams = torch.stack([out.cam for out in support])
+        if self.rcm_loss is not None:
+            scale_one = self.train_cfg['support_scales'].index(1.0)
+            loss = self.rcm_loss(main.feature, support[scale_one].feature,
+                                 support_cams, labels)
+            losses[self.rcm_loss.loss_name] = self._weighted(
+                self.rcm_loss, loss)
+        if self.mam_loss is not None:
+            losses[self.mam_loss.loss_name] = self._weighted(
+                self.mam_loss,
+                self._mam(inputs, main, support_cams, labels))
+        return losses
+
+    def _support_forward(self, inputs: Tensor,
+                         size: Sequence[int]) -> List[CAMOutput]:
+        """SupportNet outputs at ``support_scales``, CAMs resized to size."""
+        if self.support_net.steps == 0:
+            raise InputError(
+                'SupportNet was never initialised from MainNet. Fix: add '
+                "dict(type='SupportNetHook') to custom_hooks in the config.")
+        with torch.no_grad():
+            return multi_scale_forward(self.support_net, inputs,
+                                       self.train_cfg['support_scales'],
+                                       size)
+
+    def _mam(self, inputs: Tensor, main: CAMOutput, support_cams: Tensor,
+             labels: Tensor) -> Tensor:
+        """MAM loss on every ``mam_every``-th image of the global batch."""
+        n = len(inputs)
+        every = self.train_cfg['mam_every']
+        index = [i for i in range(n) if (get_rank() * n + i) % every == 0]
+        if not index:
+            return main.cam.sum() * 0
+        scales = self.train_cfg['mam_scales']
+        main_cams = [
+            main.cam[index] if scale == 1 else resize(
+                self.main_net(rescale(inputs[index], scale)).cam,
+                size=main.cam.shape[-2:], mode='bilinear',
+                align_corners=False) for scale in scales
+        ]
+        return self.mam_loss(
+            torch.stack(main_cams), support_cams[:, index], labels[index],
+            scales.index(1.0))
+
+    @staticmethod
+    def _weighted(loss_module, loss: Tensor) -> Tensor:
+        """Apply the linear warm-up ramp; zero out a non-finite loss."""
+        if not torch.isfinite(loss):
+            print_log(f'{loss_module.loss_name} is not finite; it is set to '
+                      '0 for this iteration.', logger='current',
+                      level=logging.WARNING)
+            return loss.new_zeros(())
+        warmup = loss_module.warmup_iters
+        if warmup:
+            iteration = MessageHub.get_current_instance().get_info('iter', 0)
+            loss = loss * min(1.0, iteration / warmup)
+        return loss
+
+    # --- inference --------------------------------------------------------
+    def cam_scores(self, images: Tensor, labels: Tensor) -> Tensor:
+        """Multi-scale (+ flip) CAM scores at the input size.
+
+        Args:
+            images (Tensor): (N, 3, H, W) normalised images.
+            labels (Tensor): (N, C) multi-hot image labels.
+
+        Returns:
+            Tensor: (N, C, H, W) scores in [0, 1], 0 for absent classes.
+        """
+        flips = (False, True) if self.test_cfg.get('flip', True) else (
+            False, )
+        total = 0
+        for flip in flips:
+            x = images.flip(-1) if flip else images
+            for out in multi_scale_forward(self.main_net, x,
+                                           self.test_cfg['scales'],
+                                           images.shape[-2:]):
+                total = total + (out.cam.flip(-1) if flip else out.cam)
+        return max_normalise(total, labels)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_data_samples: SampleList) -> Tensor:
+        """(N, C + 1, H, W) background threshold and class scores.
+
+        Each image is processed at its own size (``img_shape``); the padding
+        of the batch stays 0.
+        """
+        n, _, height, width = inputs.shape
+        num_classes = self.main_net.classifier.out_channels
+        scores = inputs.new_zeros(n, num_classes + 1, height, width)
+        scores[:, 0] = self.test_cfg['bg_threshold']
+        for i, sample in enumerate(batch_data_samples):
+            h, w = sample.img_shape
+            scores[i:i + 1, 1:, :h, :w] = self.cam_scores(
+                inputs[i:i + 1, :, :h, :w], sample.gt_score[None])
+        return scores
+
+    def predict(self, inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Pseudo-mask scores, their argmax and the image scores."""
+        if data_samples is None:
+            raise InputError('CAM inference needs the image labels: give '
+                             'data samples with gt_score.')
+        seg_logits = self.encode_decode(inputs, data_samples)
+        data_samples = self.postprocess_result(seg_logits, data_samples)
+        for i, sample in enumerate(data_samples):
+            h, w = sample.img_shape
+            cam = self.main_net(inputs[i:i + 1, :, :h, :w]).cam
+            sample.pred_score = CAMNet.logits(cam)[0].sigmoid()
+        return data_samples
+
+    def _forward(self, inputs: Tensor,
+                 data_samples: OptSampleList = None) -> CAMOutput:
+        """MainNet features and CAMs of a batch (``mode='tensor'``)."""
+        return self.main_net(inputs)
