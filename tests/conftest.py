@@ -22,3 +22,43 @@ def voc_root(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp('synthetic')
     make_synthetic_voc(str(out), seed=0, num_train=12, num_val=6, num_aug=6)
     return osp.join(str(out), 'VOCdevkit', 'VOC2012')
+
+
+CONFIGS = osp.join(ROOT, 'configs')
+PYTHON = sys.executable
+
+
+def tiny_config(path, voc_root: str, base: str, iters: int = 4,
+                extra: str = '') -> str:
+    """Write a config inheriting ``base`` at test size; return its path.
+
+    Crops of 64 px, batch 4, no data workers, logging every iteration and a
+    checkpoint every 2 iterations, on the session's synthetic set.
+    """
+    text = f'''_base_ = {osp.join(CONFIGS, base)!r}
+data_root = {voc_root!r}
+crop = (64, 64)
+model = dict(data_preprocessor=dict(size=crop))
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=[
+        dict(type='LoadVerifiedImageFromFile'),
+        dict(type='RandomResize', scale=(96, 96), ratio_range=(0.7, 1.0),
+             keep_ratio=True),
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='RandomCrop', crop_size=crop),
+        dict(type='PackWSSSInputs')]))
+val_dataloader = dict(num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root))
+test_dataloader = dict(num_workers=0, persistent_workers=False,
+                       dataset=dict(data_root=data_root))
+train_cfg = dict(max_iters={iters}, val_interval=1000)
+param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end={iters},
+                        by_epoch=False)]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=2, max_keep_ckpts=10))
+{extra}
+'''
+    with open(path, 'w') as f:
+        f.write(text)
+    return str(path)

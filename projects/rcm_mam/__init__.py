@@ -4,4 +4,5 @@ Importing the package registers its datasets, transforms, models, losses,
 metrics and hooks in the mmseg registries; configs reach it through
 ``custom_imports = dict(imports=['projects.rcm_mam'])``.
 """
-from . import datasets, engine, models  # noqa: F401
+from . import datasets, engine, evaluation, models  # noqa: F401
+from .utils import checkpoint  # noqa: F401  (MMEngine checkpoints on torch>=2.6)

@@ -59,5 +59,13 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train.txt',
         pipeline=test_pipeline))
-val_evaluator = [dict(type='mmpretrain.AveragePrecision')]
-test_evaluator = val_evaluator
+# CAM mIoU for a sweep of background thresholds (the model's test_cfg
+# bg_threshold is the configured one), and the classifier's mAP.
+val_evaluator = [
+    dict(type='PresentClassAveragePrecision'),
+    dict(type='CAMIoUMetric'),
+]
+test_evaluator = [
+    dict(type='CAMIoUMetric', crf=dict(), crf_thresholds=(0.1, 0.2, 0.3)),
+    dict(type='PresentClassAveragePrecision'),
+]

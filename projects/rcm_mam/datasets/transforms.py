@@ -73,8 +73,16 @@ class PackWSSSInputs(PackSegInputs):
 
     Adds ``gt_score`` to the data sample: a (C,) float multi-hot tensor over
     the foreground classes (mmpretrain's name for dense targets, so its
-    multi-label metrics read it directly).
+    multi-label metrics read it directly), and ``img_name`` (the name in
+    the split file) to its meta information.
     """
+
+    def __init__(self,
+                 meta_keys=('img_path', 'seg_map_path', 'ori_shape',
+                            'img_shape', 'pad_shape', 'scale_factor', 'flip',
+                            'flip_direction', 'reduce_zero_label',
+                            'img_name')) -> None:
+        super().__init__(meta_keys)
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)

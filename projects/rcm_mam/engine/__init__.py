@@ -1,3 +1,4 @@
+from .pseudo_label_hook import PseudoLabelHook
 from .support_net_hook import SupportNetHook
 
-__all__ = ['SupportNetHook']
+__all__ = ['SupportNetHook', 'PseudoLabelHook']

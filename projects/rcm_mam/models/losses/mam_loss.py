@@ -39,6 +39,9 @@ class MAMLoss(nn.Module):
             zeroes absent classes). Defaults to False.
         label_mask (bool): Average over the classes present in the image
             only; else over all classes. Defaults to True.
+        weighted_mean (bool): Divide the target by the sum of the weights
+            (a weighted mean, in the range of the CAMs) instead of by the
+            number of scales S. Defaults to False (METHOD.md's ``/ 4``).
         loss_weight (float): Weight of the loss. Defaults to 1.
         warmup_iters (int): Iterations over which the weight ramps up
             linearly from 0. Defaults to 0.
@@ -49,6 +52,7 @@ class MAMLoss(nn.Module):
                  relu: bool = False,
                  normalise: bool = False,
                  label_mask: bool = True,
+                 weighted_mean: bool = False,
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
                  loss_name: str = 'loss_mam') -> None:
@@ -56,6 +60,7 @@ class MAMLoss(nn.Module):
         self.relu = relu
         self.normalise = normalise
         self.label_mask = label_mask
+        self.weighted_mean = weighted_mean
         self.loss_weight = loss_weight
         self.warmup_iters = warmup_iters
         self._loss_name = loss_name
@@ -90,8 +95,10 @@ class MAMLoss(nn.Module):
         with torch.no_grad():
             support_cams = self._prepare(support_cams, labels)
             weights = cosine_weights(main_cams[ref_index], support_cams)
-            target = (weights[..., None, None] * support_cams).sum(0) / len(
-                support_cams)
+            weighted = (weights[..., None, None] * support_cams).sum(0)
+            norm = weights.sum(0)[..., None, None] if self.weighted_mean \
+                else len(weights)
+            target = weighted / norm
         per_class = (main_cams - target).abs().sum(0).mean(dim=(2, 3))
         mask = labels if self.label_mask else torch.ones_like(labels)
         return self.loss_weight * (per_class * mask).sum() / mask.sum().clamp(

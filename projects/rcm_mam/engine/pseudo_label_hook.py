@@ -1,0 +1,201 @@
+"""PseudoLabelHook: write the pseudo masks of a split from the trained CAMs."""
+import os.path as osp
+import time
+from typing import List, Optional
+
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.utils import ProgressBar
+from mmseg.registry import DATASETS, HOOKS
+from PIL import Image
+from torch.utils.data import DataLoader, Subset
+
+from ..evaluation.cam_iou_metric import class_iou, iou_stats
+from ..models.pseudo_mask import check_crf_available, crf_refine, \
+    threshold_mask
+from ..utils.file_io import (atomic_write, dump_json, read_label_png,
+                             save_label_png)
+from ..utils.visualization import cam_overlay
+
+
+def is_valid_mask(path: str, image_path: str) -> bool:
+    """Whether ``path`` is a complete PNG of the size of ``image_path``."""
+    if not osp.isfile(path):
+        return False
+    try:
+        with Image.open(path) as mask, Image.open(image_path) as image:
+            mask.load()
+            return mask.size == image.size
+    except (OSError, SyntaxError):
+        return False
+
+
+@HOOKS.register_module()
+class PseudoLabelHook(Hook):
+    """Write one pseudo-mask PNG per image of a split after training.
+
+    Masks are class-index PNGs with the data set's palette (VOC format),
+    ``WORK_DIR/<out_dir>/<image name>.png``: the argmax of the model's
+    multi-scale CAM scores with the background threshold, optionally
+    refined by a dense CRF. Each file is written atomically (temporary
+    name, then rename) and existing valid files are skipped, so a killed
+    run resumes where it stopped. In distributed runs rank r takes images
+    r, r + world_size, ... so that each is written exactly once. CAMs are
+    streamed to disk, never held for more than one image.
+
+    Afterwards the masks of ``eval_ann_file`` that have a ground-truth mask
+    are scored (mIoU), logged and saved to ``WORK_DIR/<out_dir>.json``.
+    Also reachable without training: ``tools/make_pseudo_labels.py``.
+
+    Args:
+        ann_file (str): Split file of the images, relative to the test
+            data set's ``data_root``. Defaults to train_aug.
+        out_dir (str): Output folder, relative to the work dir.
+        bg_threshold (float, optional): Background threshold; None: the
+            model's ``test_cfg.bg_threshold``.
+        crf (dict, optional): Dense CRF parameters; None: no CRF.
+        eval_ann_file (str, optional): Split whose masks are scored.
+        save_cams (bool): Also save the CAM scores of each image's classes
+            as float16 ``.npy`` (a dict with ``keys`` and ``cam``).
+        num_overlays (int): Images of which a CAM overlay PNG is written to
+            ``WORK_DIR/cam_overlays``.
+        num_workers (int): Data loading processes.
+    """
+    priority = 'LOW'
+
+    def __init__(self,
+                 ann_file: str = 'ImageSets/Segmentation/train_aug.txt',
+                 out_dir: str = 'pseudo_labels',
+                 bg_threshold: Optional[float] = None,
+                 crf: Optional[dict] = None,
+                 eval_ann_file: Optional[
+                     str] = 'ImageSets/Segmentation/train.txt',
+                 save_cams: bool = False,
+                 num_overlays: int = 8,
+                 num_workers: int = 2) -> None:
+        self.ann_file = ann_file
+        self.out_dir = out_dir
+        self.bg_threshold = bg_threshold
+        self.crf = crf
+        self.eval_ann_file = eval_ann_file
+        self.save_cams = save_cams
+        self.num_overlays = num_overlays
+        self.num_workers = num_workers
+        if crf is not None:
+            check_crf_available()
+
+    def after_train(self, runner) -> None:
+        self.generate(runner)
+
+    def generate(self, runner) -> Optional[dict]:
+        """Write the masks; return the evaluation summary (rank 0)."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        model.eval()
+        out_dir = osp.join(runner.work_dir, self.out_dir)
+        dataset = self._build_dataset(runner, self.ann_file)
+        rank, world_size = get_dist_info()
+        shard = range(rank, len(dataset), world_size)
+        todo = [
+            i for i in shard if not is_valid_mask(
+                self._mask_path(out_dir, dataset.get_data_info(i)),
+                dataset.get_data_info(i)['img_path'])
+        ]
+        print_log(f'Pseudo labels of {self.ann_file} -> {out_dir}: '
+                  f'{len(todo)} to write, {len(shard) - len(todo)} already '
+                  f'done (rank {rank}/{world_size}).', logger='current')
+        self._write(model, dataset, todo, out_dir, runner.work_dir,
+                    first=rank == 0)
+        barrier()
+        if is_main_process() and self.eval_ann_file:
+            return self._evaluate(runner, out_dir)
+        return None
+
+    def _build_dataset(self, runner, ann_file: str):
+        """The test data set on ``ann_file``, loading images only."""
+        cfg = runner.cfg.test_dataloader.dataset.copy()
+        cfg.update(ann_file=ann_file, pipeline=[
+            dict(type='LoadVerifiedImageFromFile'),
+            dict(type='PackWSSSInputs')
+        ])
+        return DATASETS.build(cfg)
+
+    @staticmethod
+    def _mask_path(out_dir: str, info: dict) -> str:
+        return osp.join(out_dir, info['img_name'] + '.png')
+
+    def _write(self, model, dataset, todo: List[int], out_dir: str,
+               work_dir: str, first: bool) -> None:
+        """Compute and write the masks of images ``todo``, one at a time."""
+        loader = DataLoader(Subset(dataset, todo), batch_size=1,
+                            num_workers=self.num_workers,
+                            collate_fn=pseudo_collate)
+        palette = dataset.metainfo['palette']
+        classes = dataset.metainfo['classes']
+        overlay_dir = osp.join(work_dir, 'cam_overlays')
+        progress = ProgressBar(len(todo)) if first and todo else None
+        start = time.perf_counter()
+        for count, batch in enumerate(loader):
+            with torch.no_grad():
+                sample = model.test_step(batch)[0]
+            scores = sample.seg_logits.data[1:].cpu().numpy()
+            threshold = self.bg_threshold if self.bg_threshold is not None \
+                else float(sample.seg_logits.data[0, 0, 0])
+            mask = threshold_mask(scores, threshold)
+            keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
+            image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
+            if self.crf is not None:
+                mask = crf_refine(image, mask, keys, self.crf)
+            path = osp.join(out_dir, sample.img_name + '.png')
+            if self.save_cams:
+                cams = dict(keys=keys - 1,
+                            cam=scores[keys - 1].astype(np.float16))
+                atomic_write(path[:-4] + '.npy',
+                             lambda tmp: np.save(tmp, cams))
+            save_label_png(mask, path, palette)
+            if first and count < self.num_overlays:
+                overlay = Image.fromarray(
+                    cam_overlay(image, scores, keys, mask, classes, palette))
+                atomic_write(
+                    osp.join(overlay_dir, sample.img_name + '.png'),
+                    lambda tmp: overlay.save(tmp, format='PNG'))
+            if progress is not None:
+                progress.update()
+        if progress is not None:
+            progress.file.write('\n')
+            rate = len(todo) / max(time.perf_counter() - start, 1e-9)
+            print_log(f'Pseudo labels: {rate:.2f} images/s on rank 0.',
+                      logger='current')
+
+    def _evaluate(self, runner, out_dir: str) -> dict:
+        """mIoU of the written masks of ``eval_ann_file`` against GT."""
+        dataset = self._build_dataset(runner, self.eval_ann_file)
+        classes = dataset.metainfo['classes']
+        stats, count = 0, 0
+        for i in range(len(dataset)):
+            info = dataset.get_data_info(i)
+            if 'seg_map_path' not in info:
+                continue
+            pred = read_label_png(self._mask_path(out_dir, info))
+            gt = read_label_png(info['seg_map_path'])
+            stats = stats + iou_stats(pred, gt, len(classes),
+                                      dataset.ignore_index)
+            count += 1
+        ious = class_iou(stats) * 100
+        summary = dict(
+            split=self.eval_ann_file, images=count,
+            crf=self.crf is not None, bg_threshold=self.bg_threshold,
+            mIoU=round(float(np.nanmean(ious)), 2),
+            per_class_IoU={
+                c: round(float(v), 2)
+                for c, v in zip(classes, ious) if not np.isnan(v)
+            })
+        dump_json(summary, out_dir.rstrip('/') + '.json')
+        print_log(f'Pseudo-mask mIoU on {self.eval_ann_file} ({count} '
+                  f'images): {summary["mIoU"]:.2f}', logger='current')
+        return summary

@@ -1,0 +1,41 @@
+"""CAM overlays for people to look at."""
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+
+def cam_overlay(image: np.ndarray, scores: np.ndarray, keys: Sequence[int],
+                mask: np.ndarray, classes: Sequence[str],
+                palette: Sequence[Sequence[int]]) -> np.ndarray:
+    """One panel per labelled class (heat map over the image), then the mask.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 RGB image.
+        scores (np.ndarray): (C, H, W) class scores in [0, 1].
+        keys (Sequence[int]): Labelled classes (mask values, 1-based).
+        mask (np.ndarray): (H, W) pseudo mask.
+        classes (Sequence[str]): Class names, background first.
+        palette (Sequence): RGB colour per class.
+
+    Returns:
+        np.ndarray: (H, W * (len(keys) + 2), 3) uint8 RGB panels.
+    """
+    panels = [np.ascontiguousarray(image)]
+    for key in keys:
+        heat = cv2.applyColorMap((scores[key - 1] * 255).astype(np.uint8),
+                                 cv2.COLORMAP_JET)[..., ::-1]
+        panel = cv2.addWeighted(image, 0.5, heat, 0.5, 0)
+        panels.append(_label(panel, classes[key]))
+    colours = np.zeros((256, 3), np.uint8)
+    colours[:len(palette)] = palette
+    colours[255] = 255
+    panels.append(_label(colours[mask], 'pseudo mask'))
+    return np.concatenate(panels, axis=1)
+
+
+def _label(panel: np.ndarray, text: str) -> np.ndarray:
+    panel = np.ascontiguousarray(panel)
+    cv2.putText(panel, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return panel

@@ -1,0 +1,165 @@
+"""MainSupportCAMNet: gradients, SupportNet EMA, hook, inference outputs."""
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from projects.rcm_mam.engine import SupportNetHook
+from projects.rcm_mam.utils import InputError
+
+CONFIG = osp.join(osp.dirname(__file__), '..', 'configs', 'synthetic',
+                  'rcm_mam_r18_synthetic.py')
+
+
+def build_model(**overrides):
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(CONFIG)
+    cfg.model.update(overrides)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def batch(n=4, size=64, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(n, 3, size, size, generator=generator)
+    samples = []
+    for i in range(n):
+        sample = SegDataSample(metainfo=dict(img_shape=(size, size),
+                                             ori_shape=(size, size)))
+        sample.gt_score = torch.zeros(20)
+        sample.gt_score[[i % 2, 5]] = 1  # class 5 shared by all images
+        sample.gt_sem_seg = PixelData(data=torch.zeros(1, size, size).long())
+        samples.append(sample)
+    return inputs, samples
+
+
+@pytest.fixture(scope='module')
+def model():
+    model = build_model()
+    model.reset_support_net()
+    return model
+
+
+def test_losses_and_gradients_reach_mainnet_only(model):
+    model.train()
+    inputs, samples = batch()
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {'loss_cls', 'loss_rcm', 'loss_mam'}
+    model.zero_grad()
+    sum(losses.values()).backward()
+    main = dict(model.main_net.named_parameters())
+    assert all(p.grad is not None for p in main.values())
+    # (residual branches start at zero: ResNet's zero_init_residual)
+    for name in ('backbone.conv1.weight', 'backbone.layer4.1.bn2.weight',
+                 'projection.conv.weight', 'classifier.weight'):
+        assert main[name].grad.abs().sum() > 0, name
+    for name, p in model.support_net.named_parameters():
+        assert not p.requires_grad and p.grad is None, name
+
+
+@pytest.mark.parametrize('loss', ['loss_rcm', 'loss_mam'])
+def test_each_loss_alone_sends_gradients_to_mainnet(model, loss):
+    model.train()
+    model.zero_grad()
+    model.loss(*batch())[loss].backward()
+    assert model.main_net.projection.conv.weight.grad.abs().sum() > 0
+    assert model.main_net.backbone.conv1.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.support_net.parameters())
+
+
+def test_losses_switch_off():
+    model = build_model(rcm_loss=None, mam_loss=None)
+    model.reset_support_net()
+    assert set(model.loss(*batch())) == {'loss_cls'}
+    model = build_model(mam_loss=None)
+    model.reset_support_net()
+    assert set(model.loss(*batch())) == {'loss_cls', 'loss_rcm'}
+
+
+def test_supportnet_stays_in_eval_mode(model):
+    model.train()
+    assert model.main_net.training and not model.support_net.training
+    assert not any(m.training for m in model.support_net.modules())
+
+
+def test_ema_update_formula():
+    model = build_model()
+    model.reset_support_net()
+    main = dict(model.main_net.named_parameters())
+    support = dict(model.support_net.module.named_parameters())
+    before = {k: v.detach().clone() for k, v in support.items()}
+    assert all(torch.equal(before[k], main[k]) for k in main), \
+        'both start from the same weights'
+    with torch.no_grad():
+        for p in main.values():
+            p.add_(1.0)
+    model.update_support_net()
+    for k, p in support.items():
+        # avg = (1 - 0.004) * avg + 0.004 * main
+        torch.testing.assert_close(p, 0.996 * before[k] + 0.004 * main[k])
+    # buffers (BN statistics) are copied, not averaged
+    for b_avg, b_src in zip(model.support_net.module.buffers(),
+                            model.main_net.buffers()):
+        assert torch.equal(b_avg, b_src)
+
+
+def test_missing_hook_is_a_clear_error():
+    model = build_model()
+    with pytest.raises(InputError, match='SupportNetHook'):
+        model.loss(*batch())
+
+
+def fake_runner(model, iteration, stepped):
+    return SimpleNamespace(
+        model=model, iter=iteration,
+        optim_wrapper=SimpleNamespace(should_update=lambda: stepped))
+
+
+def test_hook_resets_on_fresh_start_and_steps_with_optimizer():
+    model = build_model()
+    hook = SupportNetHook()
+    with torch.no_grad():
+        model.main_net.classifier.weight.add_(1.0)
+    hook.before_train(fake_runner(model, 0, False))
+    assert torch.equal(model.support_net.module.classifier.weight,
+                       model.main_net.classifier.weight)
+    with torch.no_grad():
+        model.main_net.classifier.weight.add_(1.0)
+    steps = int(model.support_net.steps)
+    hook.after_train_iter(fake_runner(model, 1, False), 0)
+    assert int(model.support_net.steps) == steps  # accumulating: no step
+    hook.after_train_iter(fake_runner(model, 1, True), 0)
+    assert int(model.support_net.steps) == steps + 1
+    # a resumed run (iteration > 0) keeps its SupportNet
+    snapshot = model.support_net.module.classifier.weight.clone()
+    hook.before_train(fake_runner(model, 5, False))
+    assert torch.equal(model.support_net.module.classifier.weight, snapshot)
+
+
+def test_predict_outputs(model):
+    model.eval()
+    inputs, samples = batch(n=2, size=48)
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+    for sample in out:
+        scores = sample.seg_logits.data
+        assert scores.shape == (21, 48, 48)
+        assert torch.all(scores[0] == 0.15)  # background threshold
+        absent = (sample.gt_score == 0).nonzero()[:, 0] + 1
+        assert torch.all(scores[absent] == 0)
+        present = sample.gt_score.nonzero()[:, 0] + 1
+        peaks = scores[present].amax(dim=(1, 2))
+        # max-normalised: each labelled class peaks at 1 (0 if its CAM is
+        # negative everywhere, as can happen with random weights)
+        assert all(p == 0 or abs(p - 1) < 1e-3 for p in peaks.tolist())
+        assert peaks.max() > 0.999
+        assert set(sample.pred_sem_seg.data.unique().tolist()) <= \
+            {0, *present.tolist()}
+        assert sample.pred_score.shape == (20, )

@@ -1,0 +1,138 @@
+"""PseudoLabelHook: correct masks, resume, sharding, CRF; the CLI tool."""
+import os
+import os.path as osp
+import subprocess
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+from PIL import Image
+
+from conftest import CONFIGS, PYTHON, ROOT, tiny_config
+from projects.rcm_mam.engine import PseudoLabelHook, pseudo_label_hook
+from projects.rcm_mam.models.pseudo_mask import threshold_mask
+
+CONFIG = osp.join(CONFIGS, 'synthetic', 'rcm_mam_r18_synthetic.py')
+
+
+@pytest.fixture(scope='module')
+def runner(voc_root, tmp_path_factory):
+    """A stand-in for MMEngine's Runner: config, model and work dir."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(CONFIG)
+    cfg.test_dataloader.dataset.data_root = voc_root
+    cfg.model.test_cfg = dict(scales=(1.0, ), flip=False, bg_threshold=0.3)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    work_dir = str(tmp_path_factory.mktemp('work'))
+    return SimpleNamespace(cfg=cfg, model=model, work_dir=work_dir)
+
+
+def written(folder):
+    return sorted(f for f in os.listdir(folder)
+                  if f.endswith('.png') and not f.startswith('.'))
+
+
+def test_hook_writes_correct_masks(runner, voc_root):
+    hook = PseudoLabelHook(num_workers=0, num_overlays=2, save_cams=True)
+    summary = hook.generate(runner)
+    out = osp.join(runner.work_dir, 'pseudo_labels')
+    names = open(osp.join(voc_root, 'ImageSets/Segmentation/train_aug.txt'))
+    names = names.read().split()
+    assert written(out) == sorted(n + '.png' for n in names)
+    dataset = hook._build_dataset(runner, hook.ann_file)
+    for i in (0, 5):
+        info = dataset.get_data_info(i)
+        mask = Image.open(osp.join(out, info['img_name'] + '.png'))
+        assert mask.mode == 'P' and mask.getpalette()[3:6] == [128, 0, 0]
+        assert mask.size == Image.open(info['img_path']).size
+        with torch.no_grad():
+            sample = runner.model.test_step(
+                pseudo_label_hook.pseudo_collate([dataset[i]]))[0]
+        expected = threshold_mask(sample.seg_logits.data[1:].numpy(), 0.3)
+        np.testing.assert_array_equal(np.array(mask), expected)
+        labelled = set(np.flatnonzero(info['gt_score']) + 1)
+        assert set(np.unique(expected)) <= {0} | labelled
+        cams = np.load(osp.join(out, info['img_name'] + '.npy'),
+                       allow_pickle=True).item()
+        assert cams['cam'].dtype == np.float16
+        assert sorted(cams['keys'] + 1) == sorted(labelled)
+    assert len(os.listdir(osp.join(runner.work_dir, 'cam_overlays'))) == 2
+    assert summary['images'] == 12 and 0 <= summary['mIoU'] <= 100
+    assert osp.isfile(out + '.json')
+
+
+def test_partial_run_resumes_without_rewriting(runner):
+    out = osp.join(runner.work_dir, 'resume')
+    hook = PseudoLabelHook(out_dir='resume', num_workers=0, num_overlays=0,
+                           eval_ann_file=None)
+    hook.generate(runner)
+    files = written(out)
+    stamps = {f: os.stat(osp.join(out, f)).st_mtime_ns for f in files}
+    # a killed run: files missing, one truncated, a temporary file left
+    for f in files[:3]:
+        os.remove(osp.join(out, f))
+    with open(osp.join(out, files[3]), 'r+b') as f:
+        f.truncate(40)
+    open(osp.join(out, '.2007_000009.abc.tmp.png'), 'w').close()
+    hook.generate(runner)
+    assert written(out) == files
+    rewritten = {f for f in files
+                 if os.stat(osp.join(out, f)).st_mtime_ns != stamps[f]}
+    assert rewritten == set(files[:4])
+    for f in files:
+        Image.open(osp.join(out, f)).load()  # every file decodes
+
+
+def test_ranks_share_the_images_exactly_once(runner, monkeypatch):
+    seen = []
+    hook = PseudoLabelHook(out_dir='sharded', num_workers=0, num_overlays=0,
+                           eval_ann_file=None)
+    for rank in (0, 1):
+        monkeypatch.setattr(pseudo_label_hook, 'get_dist_info',
+                            lambda r=rank: (r, 2))
+        before = set(written(osp.join(runner.work_dir, 'sharded'))) \
+            if rank else set()
+        hook.generate(runner)
+        now = set(written(osp.join(runner.work_dir, 'sharded')))
+        seen.append(now - before)
+    assert not seen[0] & seen[1]
+    assert len(seen[0]) == 9 and len(seen[1]) == 9
+
+
+def test_crf_masks_are_valid(runner):
+    hook = PseudoLabelHook(out_dir='crf', crf=dict(), num_workers=0,
+                           num_overlays=0)
+    summary = hook.generate(runner)
+    assert summary['crf'] and 0 <= summary['mIoU'] <= 100
+
+
+@pytest.mark.slow
+def test_make_pseudo_labels_tool(tmp_path, voc_root):
+    config = tiny_config(tmp_path / 'cfg.py', voc_root,
+                         'synthetic/cam_r18_synthetic.py', iters=2,
+                         extra='model.update(test_cfg=dict(scales=(1.0,), '
+                         'flip=False, bg_threshold=0.3))')
+    env = dict(os.environ)
+    subprocess.run([PYTHON, 'tools/train.py', config, '--work-dir',
+                    str(tmp_path / 'train')], cwd=ROOT, check=True,
+                   capture_output=True, env=env)
+    result = subprocess.run(
+        [PYTHON, 'tools/make_pseudo_labels.py', config,
+         str(tmp_path / 'train' / 'iter_2.pth'), '--work-dir',
+         str(tmp_path / 'gen')], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(written(tmp_path / 'gen' / 'pseudo_labels')) == 18
+    result = subprocess.run(
+        [PYTHON, 'tools/make_pseudo_labels.py', config,
+         str(tmp_path / 'missing.pth')], cwd=ROOT, capture_output=True,
+        text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f'error: {tmp_path}/missing.pth: checkpoint not found. Fix: give '
+        'the path of a .pth file written by tools/train.py.'
+    ]
