@@ -1,5 +1,6 @@
 """Shared fixtures: a small synthetic VOC set made once per test session."""
 import os.path as osp
+import shutil
 import sys
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from projects.rcm_mam.datasets import VOCImageLabelDataset  # noqa: E402
 from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc  # noqa
 
 
@@ -24,6 +26,20 @@ def voc_root(tmp_path_factory) -> str:
     return osp.join(str(out), 'VOCdevkit', 'VOC2012')
 
 
+@pytest.fixture
+def root(tmp_path, voc_root) -> str:
+    """A private, writable copy of the synthetic set."""
+    return shutil.copytree(voc_root, str(tmp_path / 'VOC2012'))
+
+
+def build_dataset(root: str, split: str = 'train',
+                  **kwargs) -> VOCImageLabelDataset:
+    """The dataset of ``split`` under ``root`` (no pipeline)."""
+    return VOCImageLabelDataset(
+        data_root=root, ann_file=f'ImageSets/Segmentation/{split}.txt',
+        **kwargs)
+
+
 CONFIGS = osp.join(ROOT, 'configs')
 PYTHON = sys.executable
 
@@ -32,8 +48,9 @@ def tiny_config(path, voc_root: str, base: str, iters: int = 4,
                 extra: str = '') -> str:
     """Write a config inheriting ``base`` at test size; return its path.
 
-    Crops of 64 px, batch 4, no data workers, logging every iteration and a
-    checkpoint every 2 iterations, on the session's synthetic set.
+    Crops of 64 px, batch 4, no data workers, no validation, logging every
+    iteration and a checkpoint every 2 iterations, on the session's
+    synthetic set.
     """
     text = f'''_base_ = {osp.join(CONFIGS, base)!r}
 data_root = {voc_root!r}
@@ -48,8 +65,7 @@ train_dataloader = dict(
         dict(type='RandomFlip', prob=0.5),
         dict(type='RandomCrop', crop_size=crop),
         dict(type='PackWSSSInputs')]))
-val_dataloader = dict(num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root))
+val_cfg = val_dataloader = val_evaluator = None  # no validation
 test_dataloader = dict(num_workers=0, persistent_workers=False,
                        dataset=dict(data_root=data_root))
 train_cfg = dict(max_iters={iters}, val_interval=1000)
@@ -61,4 +77,17 @@ default_hooks = dict(logger=dict(interval=1),
 '''
     with open(path, 'w') as f:
         f.write(text)
+    return str(path)
+
+
+def save_model_checkpoint(config: str, path) -> str:
+    """Save the initial weights of ``config``'s model as a checkpoint."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(config).model)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict()), path)
     return str(path)

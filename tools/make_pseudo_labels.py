@@ -15,11 +15,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import HOOKS  # noqa: E402
 
-from projects.rcm_mam.utils.cli import (check_checkpoint, load_config,  # noqa
-                                        run, setup_cpu_distributed)
+from projects.rcm_mam.utils.cli import build_runner, load_config, run  # noqa
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,15 +44,13 @@ def main() -> None:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs',
         osp.splitext(osp.basename(args.config))[0])
-    check_checkpoint(args.checkpoint)
-    setup_cpu_distributed(cfg)
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
                      if h['type'] == 'PseudoLabelHook'),
                     dict(type='PseudoLabelHook'))
     hook = HOOKS.build(hook_cfg)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
                         if h['type'] != 'PseudoLabelHook']
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.checkpoint)
     runner.load_checkpoint(args.checkpoint)
     hook.generate(runner)
 

@@ -16,10 +16,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from projects.rcm_mam.utils.cli import (check_checkpoint, load_config,  # noqa
-                                        run, setup_cpu_distributed)
+from projects.rcm_mam.utils.cli import build_runner, load_config, run  # noqa
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,13 +60,11 @@ def main() -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    check_checkpoint(args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
-    setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.test()
 
 

@@ -16,10 +16,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from projects.rcm_mam.utils.cli import (check_checkpoint, load_config,  # noqa
-                                        run, setup_cpu_distributed)
+from projects.rcm_mam.utils.cli import build_runner, load_config, run  # noqa
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,9 +72,7 @@ def main() -> None:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
-    check_checkpoint(cfg.get('load_from'))
-    setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

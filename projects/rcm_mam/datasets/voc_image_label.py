@@ -8,22 +8,9 @@ from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from ..utils.errors import InputError
-from ..utils.file_io import voc_palette
+from ..utils.file_io import check_relative_name, voc_palette
 from .checks import check_image_file
 from .image_labels import derive_labels, read_label_file
-
-
-def check_relative_name(name: str, where: str) -> None:
-    """Reject image names that could address files outside the data set.
-
-    Names come from split files and become output file names (pseudo
-    labels), so ``..`` components and absolute paths are refused.
-    """
-    if (not name or osp.isabs(name) or '\\' in name or '\0' in name
-            or '..' in name.split('/')):
-        raise InputError(f'{where}: image name {name!r} is not a plain '
-                         'relative name. Fix: list names like 2007_000032 '
-                         '(no "..", no leading "/").')
 
 
 @DATASETS.register_module()

@@ -18,8 +18,8 @@ from torch.utils.data import DataLoader, Subset
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
 from ..models.pseudo_mask import check_crf_available, crf_refine, \
     threshold_mask
-from ..utils.file_io import (atomic_write, dump_json, read_label_png,
-                             save_label_png)
+from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
+                             read_label_png, save_label_png)
 from ..utils.visualization import cam_overlay
 
 
@@ -55,7 +55,8 @@ class PseudoLabelHook(Hook):
     Args:
         ann_file (str): Split file of the images, relative to the test
             data set's ``data_root``. Defaults to train_aug.
-        out_dir (str): Output folder, relative to the work dir.
+        out_dir (str): Output folder inside the work dir (a relative path
+            without ``..``: outputs never leave the work dir).
         bg_threshold (float, optional): Background threshold; None: the
             model's ``test_cfg.bg_threshold``.
         crf (dict, optional): Dense CRF parameters; None: no CRF.
@@ -78,6 +79,9 @@ class PseudoLabelHook(Hook):
                  save_cams: bool = False,
                  num_overlays: int = 8,
                  num_workers: int = 2) -> None:
+        check_relative_name(out_dir, 'PseudoLabelHook out_dir',
+                            fix='give a folder inside the work dir, like '
+                            'pseudo_labels')
         self.ann_file = ann_file
         self.out_dir = out_dir
         self.bg_threshold = bg_threshold

@@ -1,8 +1,11 @@
 """What the command-line tools share: config loading, CPU launch, errors."""
+import difflib
+import inspect
 import os
 import os.path as osp
 import re
 import sys
+import tempfile
 from typing import Callable, Optional
 
 import torch
@@ -30,6 +33,64 @@ def check_checkpoint(path: Optional[str]) -> None:
                          'of a .pth file written by tools/train.py.')
 
 
+def check_work_dir(work_dir: str) -> None:
+    """The work dir must be creatable and writable before a long run."""
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        tempfile.TemporaryFile(dir=work_dir).close()
+    except OSError as e:
+        raise InputError(f'{work_dir}: cannot write to the work dir '
+                         f'({e.strerror}). Fix: pass --work-dir with a '
+                         'writable folder.')
+
+
+def check_checkpoint_fits(model, path: str) -> None:
+    """Refuse a checkpoint that holds less than half of the model's weights.
+
+    MMEngine loads non-strictly and only warns about missing weights, so a
+    checkpoint of another model would silently give random predictions.
+    """
+    from mmengine.runner import CheckpointLoader
+    state = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = state.get('state_dict', state)
+    weights = dict(model.named_parameters())
+    fitting = [k for k, v in weights.items()
+               if k in state and state[k].shape == v.shape]
+    if len(fitting) < len(weights) / 2:
+        missing = next(k for k in weights if k not in fitting)
+        raise InputError(
+            f'{path}: checkpoint does not fit the model of the config: only '
+            f'{len(fitting)} of its {len(weights)} weights are in it with '
+            f'the right shape (e.g. not {missing}). Fix: use a checkpoint '
+            'trained with this config.')
+
+
+def config_key_error(error: TypeError) -> Optional[str]:
+    """Explain a misspelt config key, or None if ``error`` is not one.
+
+    MMEngine builds a component with ``obj_cls(**cfg)``; an unknown key ends
+    as "got an unexpected keyword argument". The class is taken from the
+    builder's frame and the closest argument names are suggested.
+    """
+    match = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+    if not match:
+        return None
+    obj_cls, tb = None, error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == 'build_from_cfg':
+            obj_cls = tb.tb_frame.f_locals.get('obj_cls', obj_cls)
+        tb = tb.tb_next
+    if obj_cls is None:
+        return None
+    key = match.group(1)
+    names = list(inspect.signature(obj_cls).parameters)
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ''
+    return (f"config key '{key}' is not an argument of "
+            f'{obj_cls.__name__}{hint}. Fix: correct it in the config or '
+            f'--cfg-options; valid: {", ".join(names)}.')
+
+
 def setup_cpu_distributed(cfg: Config) -> None:
     """Make ``--launcher pytorch`` work without a GPU (gloo, no device ids).
 
@@ -51,6 +112,27 @@ def setup_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def build_runner(cfg: Config, checkpoint: Optional[str] = None):
+    """MMEngine's Runner for ``cfg`` after the checks every tool needs.
+
+    The work dir must be writable, the checkpoint (``checkpoint`` or
+    ``cfg.load_from``) must exist and fit the model; on CPU the
+    ``pytorch`` launcher uses gloo.
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner import Runner
+    checkpoint = checkpoint or cfg.get('load_from')
+    check_checkpoint(checkpoint)
+    check_work_dir(cfg.work_dir)
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    if checkpoint and '://' not in checkpoint:
+        model = runner.model
+        check_checkpoint_fits(model.module if is_model_wrapper(model) else
+                              model, checkpoint)
+    return runner
+
+
 def user_message(error: BaseException) -> str:
     """The one line to show for an ``InputError``.
 
@@ -66,5 +148,12 @@ def run(main: Callable[[], None]) -> None:
     try:
         main()
     except InputError as e:
-        print(f'error: {user_message(e)}', file=sys.stderr)
-        sys.exit(2)
+        message = user_message(e)
+    except TypeError as e:
+        message = config_key_error(e)
+        if message is None:
+            raise
+    else:
+        return
+    print(f'error: {message}', file=sys.stderr)
+    sys.exit(2)

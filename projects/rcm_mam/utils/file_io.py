@@ -8,6 +8,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 from PIL import Image
 
+from .errors import InputError
+
 
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Write a file so that ``path`` is either complete or absent.
@@ -103,3 +105,17 @@ def read_label_png(path: str) -> np.ndarray:
             raise OSError(f'expected a palette or grayscale PNG, got mode '
                           f'{image.mode}')
         return np.array(image)
+
+
+def check_relative_name(name: str, where: str,
+                        fix: str = 'list names like 2007_000032') -> None:
+    """Reject a name that could address files outside its folder.
+
+    Image names from split files become output file names (pseudo labels)
+    and output folders are joined to the work dir, so ``..`` components
+    and absolute paths are refused.
+    """
+    if (not name or osp.isabs(name) or '\\' in name or '\0' in name
+            or '..' in name.split('/')):
+        raise InputError(f'{where}: {name!r} is not a plain relative name. '
+                         f'Fix: {fix} (no "..", no leading "/").')

@@ -1,0 +1,133 @@
+"""Pre-emption and distribution: SIGKILL then re-run; 2 processes = 1."""
+import glob
+import os
+import os.path as osp
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import PYTHON, ROOT, save_model_checkpoint, tiny_config
+
+FULL = 'synthetic/rcm_mam_r18_synthetic.py'
+# one thread per process: 1-process and 2-process runs then do the same
+# float operations in the same order
+ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=PYTHON)
+
+
+def start(args, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(args, cwd=ROOT, env=dict(ENV, **kwargs),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def kill_when(process: subprocess.Popen, ready, timeout: float = 600):
+    """SIGKILL ``process`` as soon as ``ready()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert time.monotonic() < deadline, 'never got ready'
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def finish(process: subprocess.Popen) -> None:
+    _, stderr = process.communicate()
+    assert process.returncode == 0, stderr[-3000:]
+
+
+def logged(work_dir) -> dict:
+    """Iteration -> logged scalars, over every run in ``work_dir``."""
+    import json
+    rows = {}
+    for path in sorted(glob.glob(f'{work_dir}/*/vis_data/scalars.json')):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'loss' in row:
+                    rows[row['iter']] = row
+    return rows
+
+
+@pytest.mark.slow
+def test_training_killed_then_resumed(tmp_path, voc_root):
+    iters = 12
+    config = tiny_config(tmp_path / 'cfg.py', voc_root, FULL, iters=iters)
+    work = tmp_path / 'work'
+    args = [PYTHON, 'tools/train.py', config, '--work-dir', str(work)]
+    kill_when(start(args), lambda: osp.isfile(work / 'iter_6.pth'))
+    assert not osp.isfile(work / f'iter_{iters}.pth')
+    finish(start(args + ['--resume']))
+    assert osp.isfile(work / f'iter_{iters}.pth')
+    rows = logged(work)
+    assert sorted(rows) == list(range(1, iters + 1))
+    # the scheduler resumed: poly lr of the iteration, not of iteration 1
+    # (MMEngine's PolyLR reaches its minimum at step end - 1)
+    base = rows[1]['lr']
+    for it, row in rows.items():
+        assert row['lr'] == pytest.approx(
+            base * (1 - (it - 1) / (iters - 1))**0.9, rel=1e-4), it
+    # the model resumed: the loss goes on from where it was, far from
+    # the loss of the untrained network
+    loss = [rows[i]['loss_cls'] for i in range(1, iters + 1)]
+    initial, before, after = loss[0], np.mean(loss[4:6]), np.mean(loss[6:8])
+    assert abs(after - before) < abs(after - initial), loss
+
+
+@pytest.fixture(scope='module')
+def pseudo_case(voc_root, tmp_path_factory):
+    """A tiny single-scale config and a checkpoint of its initial model."""
+    tmp = tmp_path_factory.mktemp('pseudo')
+    config = tiny_config(
+        tmp / 'cfg.py', voc_root, FULL,
+        extra='model.update(test_cfg=dict(scales=(1.0, 1.5), flip=True, '
+        'bg_threshold=0.3))\n'
+        'custom_hooks = [dict(type="SupportNetHook"), '
+        'dict(type="PseudoLabelHook", num_workers=0)]')
+    return config, save_model_checkpoint(config, tmp / 'model.pth')
+
+
+def pseudo_labels(folder) -> dict:
+    """Image name -> mask array of every PNG in ``folder``."""
+    return {
+        osp.basename(p): np.array(Image.open(p))
+        for p in sorted(glob.glob(f'{folder}/*.png'))
+    }
+
+
+@pytest.mark.slow
+def test_pseudo_labels_killed_then_rerun(tmp_path, pseudo_case, voc_root):
+    config, checkpoint = pseudo_case
+    out = tmp_path / 'work' / 'pseudo_labels'
+    args = [PYTHON, 'tools/make_pseudo_labels.py', config, checkpoint,
+            '--work-dir', str(tmp_path / 'work')]
+    kill_when(start(args), lambda: len(glob.glob(f'{out}/*.png')) >= 6)
+    before = {p: os.stat(p).st_mtime_ns for p in glob.glob(f'{out}/*.png')}
+    assert 6 <= len(before) < 18
+    finish(start(args))
+    masks = pseudo_labels(out)
+    assert len(masks) == 18 and not glob.glob(f'{out}/.*')
+    for name, mask in masks.items():
+        image = Image.open(osp.join(voc_root, 'JPEGImages',
+                                    name[:-4] + '.jpg'))
+        assert mask.shape == image.size[::-1], name
+    assert {p: os.stat(p).st_mtime_ns for p in before} == before
+
+
+@pytest.mark.slow
+def test_two_processes_write_the_same_pseudo_labels(tmp_path, pseudo_case):
+    config, checkpoint = pseudo_case
+    finish(start([PYTHON, 'tools/make_pseudo_labels.py', config, checkpoint,
+                  '--work-dir', str(tmp_path / 'one')]))
+    finish(start(['bash', 'tools/dist_make_pseudo_labels.sh', config,
+                  checkpoint, '2', '--work-dir', str(tmp_path / 'two')],
+                 PORT='29537'))
+    one = pseudo_labels(tmp_path / 'one' / 'pseudo_labels')
+    two = pseudo_labels(tmp_path / 'two' / 'pseudo_labels')
+    assert len(one) == 18 and one.keys() == two.keys()
+    for name in one:
+        np.testing.assert_array_equal(one[name], two[name], err_msg=name)
