@@ -16,6 +16,7 @@ import torch
 from conftest import (PYTHON, ROOT, build_dataset, save_model_checkpoint,
                       tiny_config)
 from projects.rcm_mam.datasets import voc_image_label
+from projects.rcm_mam.engine import PseudoLabelHook
 from projects.rcm_mam.utils import InputError, save_label_png
 
 # ---------------------------------------------------------------- data ---
@@ -99,6 +100,12 @@ def test_image_without_foreground_is_skipped_with_warning(root, monkeypatch):
     assert 'skipped 1 images with no foreground class' in message
     assert name in message and kwargs['level'] == logging.WARNING
 
+
+
+@pytest.mark.parametrize('out_dir', ['../out', '/tmp/out', 'a/../../out'])
+def test_pseudo_labels_stay_in_the_work_dir(out_dir):
+    with pytest.raises(InputError, match='is not a plain relative name'):
+        PseudoLabelHook(out_dir=out_dir)
 
 # ----------------------------------------------------------------- run ---
 
