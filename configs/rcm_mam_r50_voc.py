@@ -9,3 +9,9 @@ _base_ = [
     './_base_/datasets/voc12aug_image_label.py',
     './_base_/default_runtime.py', './_base_/schedules/schedule_cam_40e.py'
 ]
+# After training, write the pseudo masks of train_aug with dense CRF to
+# WORK_DIR/pseudo_labels (stage 2's default input) and score those of train.
+custom_hooks = [
+    dict(type='SupportNetHook'),
+    dict(type='PseudoLabelHook', crf=dict())
+]

@@ -149,6 +149,9 @@ RUN_CASES = [
       'model.loss_cls.use_sigmod=True'],
      "config key 'use_sigmod' is not an argument of CrossEntropyLoss "
      "(did you mean 'use_sigmoid'?)"),
+    ('option off the config',
+     ['tools/train.py', '{config}', '--cfg-options', 'custom_hooks.5.a=1'],
+     'cfg.py: --cfg-options do not fit the config: Index 5 exceeds'),
     ('missing checkpoint', ['tools/test.py', '{config}', '{tmp}/gone.pth'],
      '{tmp}/gone.pth: checkpoint not found'),
     ('incompatible checkpoint',

@@ -1,6 +1,12 @@
-# RCM + MAM on the synthetic set, sized for a 2-core CPU: ResNet-18 from
-# random init with BatchNorm training (frozen BN costs accuracy without
-# ImageNet weights, METHOD.md "Known risks"), 160 px crops.
+# RCM + MAM on the synthetic set, sized for a 2-core CPU. It is the second
+# stage of the staged recipe: start it from the plain CAM stage with
+#   --cfg-options load_from=work_dirs/cam_r18_synthetic/iter_1500.pth
+# (tools/run_pipeline.py does; the README explains the staging).
+# ResNet-18 at half width (32 base channels) from random init, BatchNorm
+# training (frozen BN costs accuracy without ImageNet weights, METHOD.md
+# "Known risks"), 160 px crops, AdamW: with SGD or the full width the
+# classifier of a random-init network hardly learns in a CPU budget
+# (README, "Synthetic recipe").
 _base_ = [
     '../_base_/models/main_support_cam_r50.py',
     '../_base_/datasets/synthetic_voc_image_label.py',
@@ -10,14 +16,25 @@ model = dict(
     data_preprocessor=dict(size=(160, 160)),
     main_net=dict(
         backbone=dict(
-            depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
-        in_channels=512))
-max_iters = 600
+            depth=18,
+            base_channels=32,
+            stem_channels=32,
+            frozen_stages=-1,
+            norm_eval=False,
+            init_cfg=None),
+        in_channels=256),
+    mam_loss=dict(relu=True, normalise=True, loss_weight=0.3),
+    test_cfg=dict(scales=(0.5, 1.0, 1.5)))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=1e-4))
+max_iters = 300
 param_scheduler = [
     dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=200, max_keep_ckpts=2))
+    checkpoint=dict(interval=100, max_keep_ckpts=2))
+# after training: pseudo masks of train_aug in WORK_DIR/pseudo_labels
+custom_hooks = [dict(type='SupportNetHook'), dict(type='PseudoLabelHook')]
 randomness = dict(seed=0)

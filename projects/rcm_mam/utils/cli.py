@@ -22,7 +22,14 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
                          'like configs/synthetic/rcm_mam_r18_synthetic.py.')
     cfg = Config.fromfile(path)
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except KeyError as e:
+            raise InputError(f'{path}: --cfg-options do not fit the config: '
+                             f'{e.args[0]}. Fix: check the option against '
+                             'the config (python -c "from mmengine import '
+                             'Config; print(Config.fromfile(CONFIG).pretty_'
+                             'text)").')
     return cfg
 
 

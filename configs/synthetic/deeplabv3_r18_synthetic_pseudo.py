@@ -1,0 +1,58 @@
+# Stage 2 on the synthetic set, sized for a 2-core CPU: the VOC stage-2
+# config with a randomly initialised ResNetV1c-18 at output stride 16, BN
+# (SyncBN needs GPUs), 160 px crops and no test-time resize.
+_base_ = '../deeplabv3_r101_voc_pseudo.py'
+data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
+pseudo_label_dir = '{{ fileDirname }}/../../work_dirs/' \
+    'rcm_mam_r18_synthetic/pseudo_labels'
+crop_size = (160, 160)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    pretrained=None,
+    backbone=dict(
+        depth=18,
+        strides=(1, 2, 2, 1),
+        dilations=(1, 1, 1, 2),
+        norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=512, channels=128, dilations=(1, 6, 12, 18),
+        norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=256, channels=64, norm_cfg=norm_cfg))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(1024, 160),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        data_prefix=dict(seg_map_path=pseudo_label_dir),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+max_iters = 400
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
+         by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=20), checkpoint=dict(interval=max_iters))
+randomness = dict(seed=0)

@@ -1,0 +1,56 @@
+"""tools/run_pipeline.py at test size: the table, its files, a re-run."""
+import json
+import os.path as osp
+import subprocess
+
+import pytest
+
+from conftest import PYTHON, ROOT
+
+ITERS = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
+         'default_hooks.checkpoint.interval=4', 'default_hooks.logger.'
+         'interval=1', 'train_dataloader.num_workers=0',
+         'train_dataloader.persistent_workers=False']
+STAGE1 = ITERS + ['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False']
+
+
+def pipeline(voc_root, work_dir) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [PYTHON, 'tools/run_pipeline.py', '--data-root', voc_root,
+         '--work-dir', str(work_dir), '--cfg-options', *STAGE1,
+         '--stage2-cfg-options', *ITERS], cwd=ROOT, capture_output=True,
+        text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[
+        -3000:]
+    return result
+
+
+@pytest.mark.slow
+def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
+    work = tmp_path / 'pipe'
+    pipeline(voc_root, work)
+    summary = json.load(open(work / 'summary.json'))
+    rows = {r['stage']: r for r in summary['rows']}
+    assert list(rows)[0] == 'data' and 'train stage 2 (DeepLabV3)' in rows
+    for stage in ('CAM (seed) mIoU on train', 'pseudo masks mIoU on train',
+                  'stage 2 mIoU on val'):
+        assert 0 <= rows[stage]['mIoU'] <= 100, stage
+    table = open(work / 'summary.md').read()
+    stage2 = rows['stage 2 mIoU on val']['mIoU']
+    assert f'| stage 2 mIoU on val | {stage2:.2f} |' in table
+    assert osp.getsize(work / 'losses.png') > 1000
+    # the user's own tools/test.py on the stage-2 model prints the same mIoU
+    checkpoint = open(work / 'stage2' / 'done').read().strip()
+    result = subprocess.run(
+        [PYTHON, 'tools/test.py',
+         'configs/synthetic/deeplabv3_r18_synthetic_pseudo.py', checkpoint,
+         '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+         f'test_dataloader.dataset.data_root={voc_root}'],
+        cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f'mIoU: {stage2:.4f}' in result.stdout + result.stderr
+    # a re-run finds every stage done and reports the same table
+    again = pipeline(voc_root, work)
+    assert 'tools/train.py' not in again.stdout
+    rerun = json.load(open(work / 'summary.json'))['rows']
+    assert [r['mIoU'] for r in rerun] == [r['mIoU'] for r in summary['rows']]

@@ -1,0 +1,243 @@
+"""From image labels to a segmentation model in one command.
+
+    python tools/run_pipeline.py [--data-root DIR] [--work-dir DIR]
+        [--stage1-configs CAM_CFG RCM_MAM_CFG] [--stage2-config CFG]
+        [--gpus N]
+
+Stages, each a call of the project's tools and each skipped when its
+output exists (a killed pipeline re-run resumes; training resumes from its
+last checkpoint):
+
+1. data: the synthetic VOC set (tools/make_synthetic_voc.py) unless
+   ``--data-root`` is given;
+2. stage 1: train each ``--stage1-configs`` config in turn, each starting
+   from the previous one's checkpoint (the paper's staging: plain CAM, then
+   RCM + MAM);
+3. CAM mIoU: tools/test.py on the last stage-1 checkpoint (threshold sweep);
+4. pseudo masks: tools/make_pseudo_labels.py (train_aug) and their mIoU;
+5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
+6. test: tools/test.py of the stage-2 model on val.
+
+The summary table (stage, mIoU, time) is printed and written to
+WORK_DIR/summary.{json,md}, with WORK_DIR/losses.png (training losses) and
+the CAM overlays in WORK_DIR/stage1_*/cam_overlays.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from projects.rcm_mam.utils.cli import run  # noqa: E402
+from projects.rcm_mam.utils.errors import InputError  # noqa: E402
+from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
+
+SYNTHETIC = 'configs/synthetic'
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser.add_argument('--data-root', help='VOC2012 folder (default: make '
+                        'the synthetic set in WORK_DIR/data)')
+    parser.add_argument('--work-dir', default='work_dirs/pipeline')
+    parser.add_argument(
+        '--stage1-configs', nargs='+',
+        default=[f'{SYNTHETIC}/cam_r18_synthetic.py',
+                 f'{SYNTHETIC}/rcm_mam_r18_synthetic.py'],
+        help='CAM training stages, each initialised from the previous')
+    parser.add_argument(
+        '--stage2-config',
+        default=f'{SYNTHETIC}/deeplabv3_r18_synthetic_pseudo.py')
+    parser.add_argument('--gpus', type=int, default=1,
+                        help='processes per training (dist_train.sh if >1)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the synthetic data')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='extra KEY=VALUE options for every stage-1 '
+                        'tool run, e.g. model.test_cfg.flip=False')
+    parser.add_argument('--stage2-cfg-options', nargs='+', default=[],
+                        help='extra KEY=VALUE options for stage 2')
+    return parser.parse_args()
+
+
+class Pipeline:
+    """Runs the stages as subprocesses of the project's tools."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work_dir = osp.abspath(args.work_dir)
+        self.rows: List[Dict] = []
+        self.root = ''
+
+    def tool(self, script: str, positional: List[str], options: List[str],
+             gpus: int = 1) -> None:
+        """Run tools/SCRIPT.py, through tools/dist_SCRIPT.sh for gpus > 1."""
+        if gpus > 1:
+            cmd = ['bash', f'tools/dist_{script}.sh', *positional, str(gpus)]
+        else:
+            cmd = [sys.executable, f'tools/{script}.py', *positional]
+        cmd += options
+        print(f'\n$ {" ".join(cmd)}', flush=True)
+        env = dict(os.environ, PYTHON=sys.executable)
+        if subprocess.run(cmd, cwd=ROOT, env=env).returncode:
+            raise InputError(f'stage failed: {" ".join(cmd)} (see its output'
+                             ' above; re-run the pipeline to resume)')
+
+    def stage(self, name: str, func: Callable[[], Any],
+              miou: Optional[Callable[[Any], float]] = None) -> Any:
+        """Run and time a stage; record its mIoU (``miou(result)``)."""
+        start = time.perf_counter()
+        result = func()
+        self.rows.append(dict(stage=name,
+                              mIoU=miou(result) if miou else None,
+                              seconds=round(time.perf_counter() - start)))
+        return result
+
+    def data_options(self) -> List[str]:
+        """--cfg-options pointing every dataloader at the data root."""
+        return [f'{x}_dataloader.dataset.data_root={self.root}'
+                for x in ('train', 'val', 'test')]
+
+    def make_data(self) -> None:
+        if self.args.data_root:
+            self.root = osp.abspath(self.args.data_root)
+            return
+        out = osp.join(self.work_dir, 'data')
+        self.tool('make_synthetic_voc', [],
+                  ['--out', out, '--seed', str(self.args.seed)])
+        self.root = osp.join(out, 'VOCdevkit', 'VOC2012')
+
+    def train(self, config: str, work_dir: str, options: List[str]) -> str:
+        """Train unless done (resuming a killed run); the checkpoint path."""
+        done = osp.join(work_dir, 'done')
+        if not osp.isfile(done):
+            resume = ['--resume'] if glob.glob(f'{work_dir}/iter_*.pth') \
+                else []
+            self.tool('train', [config],
+                      ['--work-dir', work_dir, *resume, '--cfg-options',
+                       *options], gpus=self.args.gpus)
+            with open(osp.join(work_dir, 'last_checkpoint')) as f:
+                last = f.read().strip()
+            atomic_write(done, lambda tmp: open(tmp, 'w').write(last))
+        with open(done) as f:
+            return f.read().strip()
+
+    def test(self, config: str, checkpoint: str, work_dir: str,
+             options: List[str]) -> dict:
+        """tools/test.py unless done; the metrics it logged."""
+        out = osp.join(work_dir, 'test_metrics.json')
+        if not osp.isfile(out):
+            self.tool('test', [config, checkpoint],
+                      ['--work-dir', work_dir, '--cfg-options', *options])
+            with open(sorted(glob.glob(f'{work_dir}/*/*.json'))[-1]) as f:
+                dump_json(json.load(f), out)
+        with open(out) as f:
+            return json.load(f)
+
+    def pseudo_labels(self, config: str, checkpoint: str, work_dir: str,
+                      options: List[str]) -> float:
+        """Pseudo masks of train_aug unless done; their mIoU on train."""
+        summary = osp.join(work_dir, 'pseudo_labels.json')
+        if not osp.isfile(summary):
+            self.tool('make_pseudo_labels', [config, checkpoint],
+                      ['--work-dir', work_dir, '--cfg-options', *options],
+                      gpus=self.args.gpus)
+        with open(summary) as f:
+            return json.load(f)['mIoU']
+
+    def run(self) -> None:
+        args = self.args
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.stage('data', self.make_data)
+        checkpoint, train_dirs = None, []
+        options = self.data_options() + list(args.cfg_options)
+        for i, config in enumerate(args.stage1_configs):
+            name = osp.splitext(osp.basename(config))[0]
+            train_dirs.append(osp.join(self.work_dir, f'stage1_{i}_{name}'))
+            # each stage starts from the previous one's checkpoint
+            start = [f'load_from={checkpoint}'] if checkpoint else []
+            checkpoint = self.stage(
+                f'train {name}',
+                lambda: self.train(config, train_dirs[-1], options + start))
+        cam_dir = train_dirs[-1]
+        cam = self.stage(
+            'CAM (seed) mIoU on train',
+            lambda: self.test(config, checkpoint,
+                              osp.join(cam_dir, 'cam_test'), options),
+            lambda metrics: metrics['cam/mIoU'])
+        if 'cam/crf_mIoU' in cam:
+            self.rows.append(dict(stage='CAM + CRF mIoU on train',
+                                  mIoU=cam['cam/crf_mIoU'], seconds=0))
+        self.stage('pseudo masks mIoU on train',
+                   lambda: self.pseudo_labels(config, checkpoint, cam_dir,
+                                              options), float)
+        stage2_dir = osp.join(self.work_dir, 'stage2')
+        train_dirs.append(stage2_dir)
+        options = self.data_options() + [
+            'train_dataloader.dataset.data_prefix.seg_map_path=' +
+            osp.join(cam_dir, 'pseudo_labels')
+        ] + list(args.stage2_cfg_options)
+        checkpoint = self.stage(
+            'train stage 2 (DeepLabV3)',
+            lambda: self.train(args.stage2_config, stage2_dir, options))
+        self.stage(
+            'stage 2 mIoU on val',
+            lambda: self.test(args.stage2_config, checkpoint,
+                              osp.join(stage2_dir, 'test'), options),
+            lambda metrics: metrics['mIoU'])
+        self.report(train_dirs)
+
+    def report(self, train_dirs: List[str]) -> None:
+        """Print and save the summary table and the loss plot."""
+        lines = ['| stage | mIoU | time (s) |', '|---|---|---|']
+        for r in self.rows:
+            value = '' if r['mIoU'] is None else f'{r["mIoU"]:.2f}'
+            lines.append(f'| {r["stage"]} | {value} | {r["seconds"]} |')
+        total = sum(r['seconds'] for r in self.rows)
+        lines.append(f'| total | | {total} |')
+        table = '\n'.join(lines)
+        print('\n' + table)
+        dump_json(dict(rows=self.rows, total_seconds=total),
+                  osp.join(self.work_dir, 'summary.json'))
+        atomic_write(osp.join(self.work_dir, 'summary.md'),
+                     lambda tmp: open(tmp, 'w').write(table + '\n'))
+        plot_losses(train_dirs, osp.join(self.work_dir, 'losses.png'))
+        print(f'\nSummary, loss plot and CAM overlays in {self.work_dir}')
+
+
+def plot_losses(train_dirs: List[str], path: str) -> None:
+    """One panel per training run: its logged losses against iteration."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(train_dirs),
+                             figsize=(4.5 * len(train_dirs), 3.5),
+                             squeeze=False)
+    for ax, work_dir in zip(axes[0], train_dirs):
+        logs = sorted(glob.glob(f'{work_dir}/*/vis_data/scalars.json'))
+        rows = [json.loads(line) for log in logs for line in open(log)
+                if '"loss' in line]
+        keys = sorted({k for r in rows for k in r if k.startswith('loss_')})
+        for key in keys:
+            ax.plot([r['iter'] for r in rows if key in r],
+                    [r[key] for r in rows if key in r], label=key)
+        ax.set_title(osp.basename(work_dir), fontsize=9)
+        ax.set_xlabel('iteration')
+        ax.set_yscale('log')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=90))
+
+
+if __name__ == '__main__':
+    run(lambda: Pipeline(parse_args()).run())
