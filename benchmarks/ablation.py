@@ -1,0 +1,226 @@
+"""Ablation on the synthetic set: plain CAM vs +RCM vs +MAM vs +RCM+MAM.
+
+    python benchmarks/ablation.py [--work-dir work_dirs/ablation]
+        [--data-seeds 0 1] [--train-seeds 0 1 2] [--stage2] [--quick]
+
+For each data seed (a synthetic set) and training seed, one plain-CAM
+warm-up run (``configs/synthetic/cam_r18_synthetic.py``) is trained; every
+variant then continues from that checkpoint for the same number of
+iterations, so that all variants get identical schedules and compute (the
+``cam`` variant is the plain CAM trained for the same total iterations).
+Each variant is scored with the project's tools:
+
+- seed mIoU: the background threshold is the best one on the held-out
+  ``val`` split, then applied to ``train`` (the scored split);
+- pseudo-mask mIoU after dense CRF on ``train`` at that threshold;
+- with ``--stage2``: the stage-2 DeepLabV3 mIoU on ``val`` (pseudo masks of
+  ``train_aug`` at that threshold, with CRF);
+- train s/iter of the variant's stage (MMEngine's logged iteration time).
+
+Writes WORK_DIR/ablation.{json,md} (every run and configuration, then mean
+and std per variant) and WORK_DIR/ablation.png (seed mIoU, error bars).
+Runs and their scores are kept: a re-run resumes. ``--quick`` is the CI
+size: tiny data, a few iterations, single-scale inference.
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import sys
+from typing import Dict, List
+
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+
+from run_pipeline import Pipeline  # noqa: E402
+
+from projects.rcm_mam.utils.cli import run  # noqa: E402
+from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
+
+SYNTHETIC = 'configs/synthetic'
+VARIANTS = ('cam', 'rcm', 'mam', 'rcm_mam')
+QUICK = dict(
+    data=['--num-train', '8', '--num-val', '6', '--num-aug', '4'],
+    options=['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False',
+             'default_hooks.logger.interval=1'])
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser.add_argument('--work-dir', default='work_dirs/ablation')
+    parser.add_argument('--data-seeds', type=int, nargs='+', default=[0, 1])
+    parser.add_argument('--train-seeds', type=int, nargs='+',
+                        default=[0, 1, 2])
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS),
+                        choices=VARIANTS)
+    parser.add_argument('--warmup-iters', type=int, default=1500,
+                        help='plain CAM iterations before the variants')
+    parser.add_argument('--iters', type=int, default=300,
+                        help='iterations of each variant after warm-up')
+    parser.add_argument('--stage2', action='store_true',
+                        help='also train and test DeepLabV3 per variant')
+    parser.add_argument('--quick', action='store_true', help='CI size')
+    return parser.parse_args()
+
+
+def derive(path: str, base: str, hooks: str) -> str:
+    """Write a config inheriting ``base`` with other custom hooks."""
+    text = f"_base_ = {osp.join(ROOT, base)!r}\ncustom_hooks = {hooks}\n"
+    atomic_write(path, lambda tmp: open(tmp, 'w').write(text))
+    return path
+
+
+def schedule(iters: int) -> List[str]:
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'param_scheduler.0.end={iters}',
+            f'default_hooks.checkpoint.interval={iters}']
+
+
+class Ablation(Pipeline):
+    """The runs of one (data seed, training seed) pair and their scores."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        args.data_root, args.gpus = None, 1
+        super().__init__(args)
+        self.extra = QUICK['options'] if args.quick else []
+
+    def make_data(self, seed: int) -> None:
+        out = osp.join(self.work_dir, f'data{seed}')
+        self.tool('make_synthetic_voc', [],
+                  ['--out', out, '--seed', str(seed)] +
+                  (QUICK['data'] if self.args.quick else []))
+        self.root = osp.join(out, 'VOCdevkit', 'VOC2012')
+
+    def score(self, config: str, checkpoint: str, work_dir: str) -> Dict:
+        """Seed mIoU (threshold from val), CRF mIoU; stage 2 optionally."""
+        options = self.data_options() + self.extra
+        val = self.test(config, checkpoint, osp.join(work_dir, 'val'),
+                        options + [
+                            'test_dataloader.dataset.ann_file='
+                            'ImageSets/Segmentation/val.txt',
+                            'test_evaluator.0.crf=None'])
+        threshold = val['cam/oracle_threshold']
+        at = [f'model.test_cfg.bg_threshold={threshold}']
+        train = self.test(config, checkpoint, osp.join(work_dir, 'train'),
+                          options + at +
+                          ['test_evaluator.0.crf_thresholds=None'])
+        scores = dict(threshold=threshold, seed_mIoU=train['cam/mIoU'],
+                      crf_mIoU=train['cam/crf_mIoU'])
+        if self.args.stage2:
+            scores['stage2_mIoU'] = self.stage2(config, checkpoint,
+                                                work_dir, options + at)
+        return scores
+
+    def stage2(self, config: str, checkpoint: str, work_dir: str,
+               options: List[str]) -> float:
+        """DeepLabV3 on the variant's pseudo masks (CRF); mIoU on val."""
+        config = derive(osp.join(work_dir, 'pseudo_labels_crf.py'), config,
+                        "[dict(type='PseudoLabelHook', crf=dict())]")
+        self.pseudo_labels(config, checkpoint, work_dir, options)
+        stage2_dir = osp.join(work_dir, 'stage2')
+        config2 = f'{SYNTHETIC}/deeplabv3_r18_synthetic_pseudo.py'
+        options2 = self.data_options() + [
+            'train_dataloader.dataset.data_prefix.seg_map_path=' +
+            osp.join(work_dir, 'pseudo_labels')
+        ] + (schedule(4) if self.args.quick else [])
+        checkpoint2 = self.train(config2, stage2_dir, options2)
+        return self.test(config2, checkpoint2, osp.join(stage2_dir, 'test'),
+                         options2)['mIoU']
+
+    def run_seed(self, data_seed: int, train_seed: int) -> List[Dict]:
+        """Warm-up, then every variant from it; one result row each."""
+        args = self.args
+        self.make_data(data_seed)
+        base = osp.join(self.work_dir, f'data{data_seed}_seed{train_seed}')
+        seed = [f'randomness.seed={train_seed}'] + self.extra
+        warm = self.train(f'{SYNTHETIC}/cam_r18_synthetic.py',
+                          osp.join(base, 'warmup'), self.data_options() +
+                          seed + schedule(args.warmup_iters))
+        rows = []
+        for variant in args.variants:
+            work_dir = osp.join(base, variant)
+            # no pseudo masks after training: the scores below make them
+            config = derive(
+                osp.join(base, f'{variant}.py'),
+                f'{SYNTHETIC}/{variant}_r18_synthetic.py',
+                "[dict(type='SupportNetHook')]")
+            checkpoint = self.train(
+                config, work_dir, self.data_options() + seed +
+                schedule(args.iters) + [f'load_from={warm}'])
+            rows.append(dict(
+                variant=variant, data_seed=data_seed, train_seed=train_seed,
+                config=config, warmup_iters=args.warmup_iters,
+                iters=args.iters, s_per_iter=iteration_time(work_dir),
+                **self.score(config, checkpoint, work_dir)))
+        return rows
+
+
+def iteration_time(work_dir: str) -> float:
+    """Mean logged training time per iteration of the run in work_dir."""
+    times = [json.loads(line)['time']
+             for log in glob.glob(f'{work_dir}/*/vis_data/scalars.json')
+             for line in open(log) if '"loss"' in line]
+    return round(float(np.mean(times[1:] or times)), 4)
+
+
+def summarise(rows: List[Dict], work_dir: str) -> None:
+    """Mean and std per variant: JSON, Markdown and the bar plot."""
+    metrics = [k for k in ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU',
+                           's_per_iter') if k in rows[0]]
+    table = {}
+    for variant in dict.fromkeys(r['variant'] for r in rows):
+        values = {k: [r[k] for r in rows if r['variant'] == variant]
+                  for k in metrics}
+        table[variant] = {k: dict(mean=round(float(np.mean(v)), 2),
+                                  std=round(float(np.std(v)), 2), n=len(v))
+                          for k, v in values.items()}
+    dump_json(dict(runs=rows, summary=table),
+              osp.join(work_dir, 'ablation.json'))
+    lines = ['| variant | ' + ' | '.join(metrics) + ' |',
+             '|---' * (len(metrics) + 1) + '|']
+    for variant, stats in table.items():
+        lines.append(f'| {variant} | ' + ' | '.join(
+            f'{stats[k]["mean"]:.2f} ± {stats[k]["std"]:.2f}'
+            for k in metrics) + ' |')
+    text = '\n'.join(lines) + f'\n\n(mean ± std over {len(rows) // len(table)}' \
+        ' runs: data seeds x training seeds)\n'
+    print('\n' + text)
+    atomic_write(osp.join(work_dir, 'ablation.md'),
+                 lambda tmp: open(tmp, 'w').write(text))
+    plot(table, osp.join(work_dir, 'ablation.png'))
+
+
+def plot(table: Dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    names = list(table)
+    ax.bar(names, [table[n]['seed_mIoU']['mean'] for n in names],
+           yerr=[table[n]['seed_mIoU']['std'] for n in names], capsize=4)
+    ax.set_ylabel('seed mIoU on train (%)')
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=90))
+
+
+def main() -> None:
+    args = parse_args()
+    if args.quick:
+        args.warmup_iters, args.iters = 4, 4
+    ablation = Ablation(args)
+    rows = [row for data_seed in args.data_seeds
+            for train_seed in args.train_seeds
+            for row in ablation.run_seed(data_seed, train_seed)]
+    summarise(rows, ablation.work_dir)
+
+
+if __name__ == '__main__':
+    run(main)

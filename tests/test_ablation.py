@@ -1,0 +1,36 @@
+"""benchmarks/ablation.py at CI size: the tables and plot are well formed."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import PYTHON, ROOT
+
+
+@pytest.mark.slow
+def test_ablation_tables(tmp_path):
+    result = subprocess.run(
+        [PYTHON, 'benchmarks/ablation.py', '--quick', '--stage2',
+         '--work-dir', str(tmp_path), '--data-seeds', '3',
+         '--train-seeds', '0', '1', '--variants', 'cam', 'rcm_mam'],
+        cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[
+        -3000:]
+    report = json.load(open(tmp_path / 'ablation.json'))
+    assert [(r['variant'], r['train_seed']) for r in report['runs']] == [
+        ('cam', 0), ('rcm_mam', 0), ('cam', 1), ('rcm_mam', 1)]
+    for run in report['runs']:
+        for key in ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU'):
+            assert 0 <= run[key] <= 100, (key, run)
+        assert run['s_per_iter'] > 0 and 0 < run['threshold'] < 1
+    for variant, stats in report['summary'].items():
+        seeds = [r['seed_mIoU'] for r in report['runs']
+                 if r['variant'] == variant]
+        assert stats['seed_mIoU']['mean'] == pytest.approx(
+            sum(seeds) / 2, abs=0.01)
+        assert stats['seed_mIoU']['n'] == 2
+    table = open(tmp_path / 'ablation.md').read().splitlines()
+    assert table[0].startswith('| variant | seed_mIoU | crf_mIoU')
+    assert table[2].startswith('| cam | ') and table[3].startswith(
+        '| rcm_mam | ')
+    assert (tmp_path / 'ablation.png').stat().st_size > 1000
