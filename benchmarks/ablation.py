@@ -190,8 +190,9 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
         lines.append(f'| {variant} | ' + ' | '.join(
             f'{stats[k]["mean"]:.2f} ± {stats[k]["std"]:.2f}'
             for k in metrics) + ' |')
-    text = '\n'.join(lines) + f'\n\n(mean ± std over {len(rows) // len(table)}' \
-        ' runs: data seeds x training seeds)\n'
+    runs = len(rows) // len(table)
+    text = '\n'.join(lines) + (f'\n\n(mean ± std over {runs} runs: data '
+                               'seeds x training seeds)\n')
     print('\n' + text)
     atomic_write(osp.join(work_dir, 'ablation.md'),
                  lambda tmp: open(tmp, 'w').write(text))

@@ -101,7 +101,6 @@ def test_image_without_foreground_is_skipped_with_warning(root, monkeypatch):
     assert name in message and kwargs['level'] == logging.WARNING
 
 
-
 @pytest.mark.parametrize('out_dir', ['../out', '/tmp/out', 'a/../../out'])
 def test_pseudo_labels_stay_in_the_work_dir(out_dir):
     with pytest.raises(InputError, match='is not a plain relative name'):

@@ -4,7 +4,6 @@ import os
 import os.path as osp
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from conftest import build_dataset as build

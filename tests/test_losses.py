@@ -13,8 +13,8 @@ from projects.rcm_mam.models.losses.rcm_loss import (image_prototypes,
 
 def test_pixel_pseudo_labels_thresholds_and_ignore_band():
     # one image, 2 classes, 4 pixels (1 x 4)
-    scores = torch.tensor([[[[0.9, 0.2, 0.04, 0.5]], [[0.1, 0.25, 0.0,
-                                                         0.6]]]])
+    scores = torch.tensor([[[[0.9, 0.2, 0.04, 0.5]],
+                            [[0.1, 0.25, 0.0, 0.6]]]])
     assert pixel_pseudo_labels(scores, 0.3, 0.3).tolist() == [[[1, 0, 0,
                                                                2]]]
     # background below 0.05, ignored in [0.05, 0.3)

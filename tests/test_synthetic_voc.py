@@ -58,7 +58,8 @@ def test_mask_formats_and_values(voc_root):
     voc_ids = {syn.VOC_CLASSES.index(c) for c in syn.CLASSES}
     seen = set()
     for name in names:
-        voc = Image.open(osp.join(voc_root, 'SegmentationClass', name + '.png'))
+        voc = Image.open(
+            osp.join(voc_root, 'SegmentationClass', name + '.png'))
         aug = Image.open(
             osp.join(voc_root, 'SegmentationClassAug', name + '.png'))
         assert voc.mode == 'P' and aug.mode == 'L'  # VOC palette, SBD gray

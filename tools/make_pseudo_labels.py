@@ -8,16 +8,15 @@ Runs the config's ``PseudoLabelHook`` (or one with default settings):
 ``WORK_DIR/pseudo_labels/*.png`` for the split, resumable, and their mIoU.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
 from mmseg.registry import HOOKS  # noqa: E402
 
-from projects.rcm_mam.utils.cli import build_runner, load_config, run  # noqa
+from projects.rcm_mam.utils.cli import (add_runner_args, build_runner,  # noqa
+                                        config_from_args, run)
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,25 +24,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='config file of the CAM model')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where pseudo_labels/ goes')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings, e.g. '
-        'custom_hooks.1.crf="dict()" to switch CRF on')
-    parser.add_argument('--launcher', choices=['none', 'pytorch'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    cfg = config_from_args(args)
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
                      if h['type'] == 'PseudoLabelHook'),
                     dict(type='PseudoLabelHook'))

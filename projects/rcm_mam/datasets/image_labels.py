@@ -1,4 +1,4 @@
-"""Image-level labels: read from a label file, or derived from masks and cached.
+"""Image-level labels: from a label file, or derived from masks and cached.
 
 A label is a multi-hot ``np.uint8`` vector over the foreground classes
 (``classes[1:]``; class 0 is the background). Two label-file formats are read:

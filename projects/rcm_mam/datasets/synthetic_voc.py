@@ -248,8 +248,8 @@ def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
     """
     long_side = int(rng.integers(200, 257))
     short_side = int(long_side * rng.uniform(0.68, 0.8))
-    h, w = (short_side, long_side) if rng.random() < 0.75 else (long_side,
-                                                                 short_side)
+    h, w = (short_side, long_side) if rng.random() < 0.75 else (
+        long_side, short_side)
     # Scene: two background regions split by a horizon, then clutter.
     image = texture(rng, *_background(rng), (h, w))
     ground = texture(rng, *_background(rng), (h, w))
@@ -357,4 +357,3 @@ def _save_jpeg(image: np.ndarray, path: str) -> None:
 def _write_lines(path: str, lines: List[str]) -> None:
     with open(path, 'w') as f:
         f.write(''.join(line + '\n' for line in lines))
-

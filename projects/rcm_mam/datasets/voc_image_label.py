@@ -1,4 +1,4 @@
-"""PASCAL VOC (+ SBD) with image-level labels for weakly supervised training."""
+"""PASCAL VOC (+ SBD) with image-level labels for weakly supervised use."""
 import logging
 import os.path as osp
 from typing import List, Optional

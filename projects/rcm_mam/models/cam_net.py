@@ -23,7 +23,7 @@ class CAMOutput(NamedTuple):
 
 @MODELS.register_module()
 class CAMNet(BaseModule):
-    """Backbone, a 1x1 projection to a pixel feature, a bias-free 1x1 classifier.
+    """Backbone, 1x1 projection to a pixel feature, bias-free 1x1 classifier.
 
     The image logits are the global average of the CAMs (``logits``).
 
@@ -68,5 +68,5 @@ class CAMNet(BaseModule):
 
     @staticmethod
     def logits(cam: Tensor) -> Tensor:
-        """(N, C) image logits: the global average pool of (N, C, h, w) CAMs."""
+        """(N, C) image logits: global average pool of (N, C, h, w) CAMs."""
         return cam.mean(dim=(2, 3))

@@ -1,4 +1,4 @@
-"""MainSupportCAMNet: a CAM network trained with RCM and MAM self-supervision."""
+"""MainSupportCAMNet: a CAM network trained with RCM and MAM losses."""
 import logging
 from typing import Dict, List, Sequence
 

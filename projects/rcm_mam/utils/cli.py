@@ -1,4 +1,5 @@
 """What the command-line tools share: config loading, CPU launch, errors."""
+import argparse
 import difflib
 import inspect
 import os
@@ -10,7 +11,7 @@ from typing import Callable, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from .errors import InputError
 
@@ -30,6 +31,32 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
                              'the config (python -c "from mmengine import '
                              'Config; print(Config.fromfile(CONFIG).pretty_'
                              'text)").')
+    return cfg
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """The options every tool shares: --cfg-options and the launcher."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, KEY=VALUE, e.g. '
+        'load_from=work_dirs/cam/iter_1000.pth to start from a previous '
+        'stage')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The config of ``args.config`` with the shared options applied.
+
+    work_dir: ``--work-dir`` > the config's > ./work_dirs/CONFIG_NAME.
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
 
 
