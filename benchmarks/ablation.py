@@ -3,11 +3,13 @@
     python benchmarks/ablation.py [--work-dir work_dirs/ablation]
         [--data-seeds 0 1] [--train-seeds 0 1 2] [--stage2] [--quick]
 
-For each data seed (a synthetic set) and training seed, one plain-CAM
-warm-up run (``configs/synthetic/cam_r18_synthetic.py``) is trained; every
-variant then continues from that checkpoint for the same number of
-iterations, so that all variants get identical schedules and compute (the
-``cam`` variant is the plain CAM trained for the same total iterations).
+For each data seed (a synthetic set), one plain-CAM warm-up run
+(``configs/synthetic/cam_r18_synthetic.py``, seed 0) is trained; every
+variant then continues from that checkpoint once per training seed for the
+same number of iterations, so that all variants get identical schedules and
+compute (the ``cam`` variant is the plain CAM trained for the same total
+iterations). The training seed drives the continued stage (data order,
+augmentation); sharing the warm-up keeps the run under an hour.
 Each variant is scored with the project's tools:
 
 - seed mIoU: the background threshold is the best one on the held-out
@@ -37,7 +39,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 from run_pipeline import Pipeline  # noqa: E402
 
-from projects.rcm_mam.utils.cli import run  # noqa: E402
+from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 SYNTHETIC = 'configs/synthetic'
@@ -51,10 +53,7 @@ QUICK = dict(
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--data-seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--train-seeds', type=int, nargs='+',
@@ -63,7 +62,7 @@ def parse_args() -> argparse.Namespace:
                         choices=VARIANTS)
     parser.add_argument('--warmup-iters', type=int, default=1500,
                         help='plain CAM iterations before the variants')
-    parser.add_argument('--iters', type=int, default=300,
+    parser.add_argument('--iters', type=int, default=150,
                         help='iterations of each variant after warm-up')
     parser.add_argument('--stage2', action='store_true',
                         help='also train and test DeepLabV3 per variant')
@@ -135,31 +134,48 @@ class Ablation(Pipeline):
         return self.test(config2, checkpoint2, osp.join(stage2_dir, 'test'),
                          options2)['mIoU']
 
-    def run_seed(self, data_seed: int, train_seed: int) -> List[Dict]:
-        """Warm-up, then every variant from it; one result row each."""
-        args = self.args
+    def warm_up(self, data_seed: int) -> str:
+        """The data set of ``data_seed`` and its plain-CAM warm-up run."""
         self.make_data(data_seed)
-        base = osp.join(self.work_dir, f'data{data_seed}_seed{train_seed}')
-        seed = [f'randomness.seed={train_seed}'] + self.extra
-        warm = self.train(f'{SYNTHETIC}/cam_r18_synthetic.py',
-                          osp.join(base, 'warmup'), self.data_options() +
-                          seed + schedule(args.warmup_iters))
+        self.base = osp.join(self.work_dir, f'data{data_seed}')
+        return self.train(
+            f'{SYNTHETIC}/cam_r18_synthetic.py',
+            osp.join(self.base, 'warmup'), self.data_options() + self.extra +
+            ['randomness.seed=0'] + schedule(self.args.warmup_iters))
+
+    def continue_from(self, warm: str, name: str, variant: str,
+                      options: List[str]) -> tuple:
+        """Train ``variant`` (plus options) from the warm-up checkpoint.
+
+        Returns:
+            tuple: The derived config, its final checkpoint, its work dir.
+        """
+        work_dir = osp.join(self.base, name)
+        # no pseudo masks after training: the scores make them
+        config = derive(osp.join(self.base, f'{name}.py'),
+                        f'{SYNTHETIC}/{variant}_r18_synthetic.py',
+                        "[dict(type='SupportNetHook')]")
+        checkpoint = self.train(
+            config, work_dir, self.data_options() + self.extra + options +
+            schedule(self.args.iters) + [f'load_from={warm}'])
+        return config, checkpoint, work_dir
+
+    def run_data_seed(self, data_seed: int) -> List[Dict]:
+        """Warm-up, then every variant and training seed from it."""
+        args = self.args
+        warm = self.warm_up(data_seed)
         rows = []
-        for variant in args.variants:
-            work_dir = osp.join(base, variant)
-            # no pseudo masks after training: the scores below make them
-            config = derive(
-                osp.join(base, f'{variant}.py'),
-                f'{SYNTHETIC}/{variant}_r18_synthetic.py',
-                "[dict(type='SupportNetHook')]")
-            checkpoint = self.train(
-                config, work_dir, self.data_options() + seed +
-                schedule(args.iters) + [f'load_from={warm}'])
-            rows.append(dict(
-                variant=variant, data_seed=data_seed, train_seed=train_seed,
-                config=config, warmup_iters=args.warmup_iters,
-                iters=args.iters, s_per_iter=iteration_time(work_dir),
-                **self.score(config, checkpoint, work_dir)))
+        for train_seed in args.train_seeds:
+            for variant in args.variants:
+                config, checkpoint, work_dir = self.continue_from(
+                    warm, f'{variant}_seed{train_seed}', variant,
+                    [f'randomness.seed={train_seed}'])
+                rows.append(dict(
+                    variant=variant, data_seed=data_seed,
+                    train_seed=train_seed, config=config,
+                    warmup_iters=args.warmup_iters, iters=args.iters,
+                    s_per_iter=iteration_time(work_dir),
+                    **self.score(config, checkpoint, work_dir)))
         return rows
 
 
@@ -218,8 +234,7 @@ def main() -> None:
         args.warmup_iters, args.iters = 4, 4
     ablation = Ablation(args)
     rows = [row for data_seed in args.data_seeds
-            for train_seed in args.train_seeds
-            for row in ablation.run_seed(data_seed, train_seed)]
+            for row in ablation.run_data_seed(data_seed)]
     summarise(rows, ablation.work_dir)
 
 

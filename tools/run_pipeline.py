@@ -35,7 +35,7 @@ from typing import Any, Callable, Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from projects.rcm_mam.utils.cli import run  # noqa: E402
+from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
@@ -43,10 +43,7 @@ SYNTHETIC = 'configs/synthetic'
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('--data-root', help='VOC2012 folder (default: make '
                         'the synthetic set in WORK_DIR/data)')
     parser.add_argument('--work-dir', default='work_dirs/pipeline')

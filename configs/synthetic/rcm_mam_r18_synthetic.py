@@ -23,18 +23,17 @@ model = dict(
             norm_eval=False,
             init_cfg=None),
         in_channels=256),
-    mam_loss=dict(relu=True, normalise=True, loss_weight=0.3),
     test_cfg=dict(scales=(0.5, 1.0, 1.5)))
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=1e-4))
-max_iters = 300
+max_iters = 150
 param_scheduler = [
     dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=100, max_keep_ckpts=2))
+    checkpoint=dict(interval=50, max_keep_ckpts=2))
 # after training: pseudo masks of train_aug in WORK_DIR/pseudo_labels
 custom_hooks = [dict(type='SupportNetHook'), dict(type='PseudoLabelHook')]
 randomness = dict(seed=0)

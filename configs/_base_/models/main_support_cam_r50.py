@@ -1,5 +1,5 @@
 # MainNet (ResNet-50, output stride 16, ImageNet init) + EMA SupportNet with
-# RCM and MAM as METHOD.md writes them.
+# RCM and MAM (the chosen forms: see rcm_loss and mam_loss below).
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -33,20 +33,24 @@ model = dict(
         act_cfg=None,
         contrast_head=False),
     loss_cls=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
+    # RCM and MAM as benchmarks/explore_design.py chose them on the held-out
+    # split (README, "Results"). METHOD.md as written: RCM loss_weight=1.0,
+    # fg_threshold=0.3, bg_threshold=None (no ignore band); MAM relu=False,
+    # normalise=False, loss_weight=1.0: it lowered the synthetic seed mIoU.
     rcm_loss=dict(
         type='RCMLoss',
-        fg_threshold=0.3,
-        bg_threshold=None,
+        fg_threshold=0.4,
+        bg_threshold=0.1,
         temperature=2.0,
         memory_size=0,
-        loss_weight=1.0,
+        loss_weight=0.1,
         warmup_iters=0),
     mam_loss=dict(
         type='MAMLoss',
-        relu=False,
-        normalise=False,
+        relu=True,
+        normalise=True,
         label_mask=True,
-        loss_weight=1.0,
+        loss_weight=0.1,
         warmup_iters=0),
     support_momentum=0.004,
     train_cfg=dict(

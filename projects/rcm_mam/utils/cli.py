@@ -34,6 +34,14 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+def doc_parser(doc: str) -> argparse.ArgumentParser:
+    """A parser whose help is a script's docstring (first line, then rest)."""
+    lines = doc.splitlines()
+    return argparse.ArgumentParser(
+        description=lines[0], epilog='\n'.join(lines[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """The options every tool shares: --cfg-options and the launcher."""
     parser.add_argument(

@@ -1,0 +1,121 @@
+"""Small design-space exploration of RCM and MAM on the held-out split.
+
+    python benchmarks/explore_design.py [--work-dir work_dirs/ablation]
+        [--designs NAME ...]
+
+Each design below changes one or two things of METHOD.md's RCM / MAM and
+continues the plain-CAM warm-up of data seed 0 (the same run and schedule
+as ``benchmarks/ablation.py``, whose work dir it shares) for the same
+iterations. It is scored on ``val`` only, at the best background threshold
+there: ``val`` chooses designs and thresholds, ``train`` is the split the
+ablation reports. Writes WORK_DIR/explore.{json,md}: every design tried,
+its config overrides and its scores. Runs are kept: a re-run resumes.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import Dict, List
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from ablation import Ablation, iteration_time  # noqa: E402
+
+from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
+
+# METHOD.md's RCM and MAM, as written; every design states all fields, so
+# that it does not depend on the defaults of the configs
+RCM = dict(loss_weight=1.0, fg_threshold=0.3, bg_threshold=None,
+           temperature=2.0, memory_size=0)
+MAM = dict(relu=False, normalise=False, loss_weight=1.0)
+
+
+def rcm(**changes) -> List[str]:
+    """``--cfg-options`` of METHOD.md's RCM with ``changes``."""
+    return [f'model.rcm_loss.{k}={v}' for k, v in {**RCM, **changes}.items()]
+
+
+def mam(**changes) -> List[str]:
+    """``--cfg-options`` of METHOD.md's MAM with ``changes``."""
+    return [f'model.mam_loss.{k}={v}' for k, v in {**MAM, **changes}.items()]
+
+
+RELU_NORM = dict(relu=True, normalise=True)
+BAND = dict(bg_threshold=0.1, fg_threshold=0.4)
+# name: (variant config configs/synthetic/<variant>_r18_synthetic.py, its
+# --cfg-options); in the order tried
+DESIGNS = {
+    'cam': ('cam', []),
+    'literal (rcm 1, mam raw 1)': ('rcm_mam', rcm() + mam()),
+    'rcm 1 + mam relu-norm 0.3': (
+        'rcm_mam', rcm() + mam(**RELU_NORM, loss_weight=0.3)),
+    'rcm 0.1': ('rcm', rcm(loss_weight=0.1)),
+    'rcm 0.1, T 10': ('rcm', rcm(loss_weight=0.1, temperature=10.0)),
+    'rcm 0.1, ignore band 0.1-0.4': ('rcm', rcm(loss_weight=0.1, **BAND)),
+    'rcm 0.1, memory 8': ('rcm', rcm(loss_weight=0.1, memory_size=8)),
+    'mam relu-norm 0.1': ('mam', mam(**RELU_NORM, loss_weight=0.1)),
+    'rcm 0.1 + mam relu-norm 0.1': (
+        'rcm_mam', rcm(loss_weight=0.1) + mam(**RELU_NORM, loss_weight=0.1)),
+    'rcm 0.1 band, contrast head': (
+        'rcm', rcm(loss_weight=0.1, **BAND) +
+        ['model.main_net.contrast_head=True']),
+    'rcm 0.1 band + mam relu-norm 0.1': (
+        'rcm_mam', rcm(loss_weight=0.1, **BAND) +
+        mam(**RELU_NORM, loss_weight=0.1)),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = doc_parser(__doc__)
+    parser.add_argument('--work-dir', default='work_dirs/ablation')
+    parser.add_argument('--designs', nargs='+', default=list(DESIGNS),
+                        choices=DESIGNS)
+    parser.add_argument('--warmup-iters', type=int, default=1500)
+    parser.add_argument('--iters', type=int, default=150)
+    args = parser.parse_args()
+    args.quick, args.stage2 = False, False
+    return args
+
+
+def explore(ablation: Ablation, names: List[str]) -> List[Dict]:
+    """Train and score each named design; one row each."""
+    warm = ablation.warm_up(0)
+    rows = []
+    for name in names:
+        variant, options = DESIGNS[name]
+        config, checkpoint, work_dir = ablation.continue_from(
+            warm, f'explore{list(DESIGNS).index(name)}', variant, options)
+        val = ablation.test(config, checkpoint, osp.join(work_dir, 'val'),
+                            ablation.data_options() + [
+                                'test_dataloader.dataset.ann_file='
+                                'ImageSets/Segmentation/val.txt',
+                                'test_evaluator.0.crf=None'])
+        rows.append(dict(
+            design=name, variant=variant, options=options,
+            val_mIoU=val['cam/oracle_mIoU'],
+            threshold=val['cam/oracle_threshold'], mAP=val['multi-label/mAP'],
+            s_per_iter=iteration_time(work_dir)))
+    return rows
+
+
+def report(rows: List[Dict], work_dir: str) -> None:
+    dump_json(dict(split='val', data_seed=0, designs=rows),
+              osp.join(work_dir, 'explore.json'))
+    lines = ['| design | val seed mIoU | threshold | mAP | s/iter |',
+             '|---|---|---|---|---|'] + [
+        f"| {r['design']} | {r['val_mIoU']:.2f} | {r['threshold']:.2f} | "
+        f"{r['mAP']:.1f} | {r['s_per_iter']:.2f} |" for r in rows]
+    text = '\n'.join(lines) + '\n'
+    print('\n' + text)
+    atomic_write(osp.join(work_dir, 'explore.md'),
+                 lambda tmp: open(tmp, 'w').write(text))
+
+
+def main() -> None:
+    args = parse_args()
+    ablation = Ablation(args)
+    report(explore(ablation, args.designs), ablation.work_dir)
+
+
+if __name__ == '__main__':
+    run(main)
