@@ -1,7 +1,8 @@
 """Ablation on the synthetic set: plain CAM vs +RCM vs +MAM vs +RCM+MAM.
 
     python benchmarks/ablation.py [--work-dir work_dirs/ablation]
-        [--data-seeds 0 1] [--train-seeds 0 1 2] [--stage2] [--quick]
+        [--data-seeds 0 1] [--train-seeds 0 1 2] [--stage2 [SEED ...]]
+        [--quick]
 
 For each data seed (a synthetic set), one plain-CAM warm-up run
 (``configs/synthetic/cam_r18_synthetic.py``, seed 0) is trained; every
@@ -16,7 +17,10 @@ Each variant is scored with the project's tools:
   ``val`` split, then applied to ``train`` (the scored split);
 - pseudo-mask mIoU after dense CRF on ``train`` at that threshold;
 - with ``--stage2``: the stage-2 DeepLabV3 mIoU on ``val`` (pseudo masks of
-  ``train_aug`` at that threshold, with CRF);
+  ``train_aug`` at that threshold, with CRF), for every training seed or,
+  as it costs about 6 minutes a run on 2 CPU cores, for the training seeds
+  listed after it (its mean and std are then over fewer runs: the tables
+  give n per column);
 - train s/iter of the variant's stage (MMEngine's logged iteration time).
 
 Writes WORK_DIR/ablation.{json,md} (every run and configuration, then mean
@@ -64,8 +68,9 @@ def parse_args() -> argparse.Namespace:
                         help='plain CAM iterations before the variants')
     parser.add_argument('--iters', type=int, default=150,
                         help='iterations of each variant after warm-up')
-    parser.add_argument('--stage2', action='store_true',
-                        help='also train and test DeepLabV3 per variant')
+    parser.add_argument('--stage2', type=int, nargs='*', metavar='SEED',
+                        help='also train and test DeepLabV3 per variant, '
+                        'for these training seeds (none listed: all)')
     parser.add_argument('--quick', action='store_true', help='CI size')
     return parser.parse_args()
 
@@ -98,7 +103,8 @@ class Ablation(Pipeline):
                   (QUICK['data'] if self.args.quick else []))
         self.root = osp.join(out, 'VOCdevkit', 'VOC2012')
 
-    def score(self, config: str, checkpoint: str, work_dir: str) -> Dict:
+    def score(self, config: str, checkpoint: str, work_dir: str,
+              stage2: bool) -> Dict:
         """Seed mIoU (threshold from val), CRF mIoU; stage 2 optionally."""
         options = self.data_options() + self.extra
         val = self.test(config, checkpoint, osp.join(work_dir, 'val'),
@@ -113,7 +119,7 @@ class Ablation(Pipeline):
                           ['test_evaluator.0.crf_thresholds=None'])
         scores = dict(threshold=threshold, seed_mIoU=train['cam/mIoU'],
                       crf_mIoU=train['cam/crf_mIoU'])
-        if self.args.stage2:
+        if stage2:
             scores['stage2_mIoU'] = self.stage2(config, checkpoint,
                                                 work_dir, options + at)
         return scores
@@ -175,8 +181,14 @@ class Ablation(Pipeline):
                     train_seed=train_seed, config=config,
                     warmup_iters=args.warmup_iters, iters=args.iters,
                     s_per_iter=iteration_time(work_dir),
-                    **self.score(config, checkpoint, work_dir)))
+                    **self.score(config, checkpoint, work_dir,
+                                 self.has_stage2(train_seed))))
         return rows
+
+    def has_stage2(self, train_seed: int) -> bool:
+        """Whether the runs of ``train_seed`` get a stage-2 score."""
+        seeds = self.args.stage2
+        return seeds is not None and (not seeds or train_seed in seeds)
 
 
 def iteration_time(work_dir: str) -> float:
@@ -190,11 +202,11 @@ def iteration_time(work_dir: str) -> float:
 def summarise(rows: List[Dict], work_dir: str) -> None:
     """Mean and std per variant: JSON, Markdown and the bar plot."""
     metrics = [k for k in ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU',
-                           's_per_iter') if k in rows[0]]
+                           's_per_iter') if any(k in r for r in rows)]
     table = {}
     for variant in dict.fromkeys(r['variant'] for r in rows):
-        values = {k: [r[k] for r in rows if r['variant'] == variant]
-                  for k in metrics}
+        values = {k: [r[k] for r in rows if r['variant'] == variant
+                      and k in r] for k in metrics}
         table[variant] = {k: dict(mean=round(float(np.mean(v)), 2),
                                   std=round(float(np.std(v)), 2), n=len(v))
                           for k, v in values.items()}
@@ -206,9 +218,10 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
         lines.append(f'| {variant} | ' + ' | '.join(
             f'{stats[k]["mean"]:.2f} ± {stats[k]["std"]:.2f}'
             for k in metrics) + ' |')
-    runs = len(rows) // len(table)
-    text = '\n'.join(lines) + (f'\n\n(mean ± std over {runs} runs: data '
-                               'seeds x training seeds)\n')
+    counts = {k: v['n'] for k, v in next(iter(table.values())).items()}
+    text = '\n'.join(lines) + '\n\n(mean ± std over n runs of data seeds x ' \
+        'training seeds; n: ' + ', '.join(
+            f'{k} {n}' for k, n in counts.items()) + ')\n'
     print('\n' + text)
     atomic_write(osp.join(work_dir, 'ablation.md'),
                  lambda tmp: open(tmp, 'w').write(text))
