@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup-iters', type=int, default=1500)
     parser.add_argument('--iters', type=int, default=150)
     args = parser.parse_args()
-    args.quick, args.stage2 = False, False
+    args.quick, args.stage2 = False, None  # no CI size, no stage 2
     return args
 
 
@@ -85,11 +85,7 @@ def explore(ablation: Ablation, names: List[str]) -> List[Dict]:
         variant, options = DESIGNS[name]
         config, checkpoint, work_dir = ablation.continue_from(
             warm, f'explore{list(DESIGNS).index(name)}', variant, options)
-        val = ablation.test(config, checkpoint, osp.join(work_dir, 'val'),
-                            ablation.data_options() + [
-                                'test_dataloader.dataset.ann_file='
-                                'ImageSets/Segmentation/val.txt',
-                                'test_evaluator.0.crf=None'])
+        val = ablation.test_val(config, checkpoint, work_dir)
         rows.append(dict(
             design=name, variant=variant, options=options,
             val_mIoU=val['cam/oracle_mIoU'],

@@ -5,7 +5,6 @@ import os.path as osp
 import sys
 
 import pytest
-from mmengine.config import DictAction
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
@@ -15,7 +14,7 @@ sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
 from explore_design import DESIGNS  # noqa: E402
 
-from projects.rcm_mam.utils.cli import load_config  # noqa: E402
+from projects.rcm_mam.utils.cli import add_runner_args, load_config  # noqa
 
 CHOSEN = 'rcm 0.1 band + mam relu-norm 0.1'
 
@@ -23,7 +22,7 @@ CHOSEN = 'rcm 0.1 band + mam relu-norm 0.1'
 def design_config(name: str):
     variant, options = DESIGNS[name]
     parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_runner_args(parser)  # the tools' own --cfg-options parsing
     parsed = parser.parse_args(['--cfg-options', *options] if options else [])
     return load_config(
         osp.join(ROOT, 'configs', 'synthetic', f'{variant}_r18_synthetic.py'),

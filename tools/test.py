@@ -14,7 +14,6 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
 from projects.rcm_mam.utils.cli import (add_runner_args, build_runner,  # noqa
                                         config_from_args, run)
 
