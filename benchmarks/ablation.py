@@ -2,7 +2,7 @@
 
     python benchmarks/ablation.py [--work-dir work_dirs/ablation]
         [--data-seeds 0 1] [--train-seeds 0 1 2] [--stage2 [SEED ...]]
-        [--quick]
+        [--jobs 2] [--quick]
 
 For each data seed (a synthetic set), one plain-CAM warm-up run
 (``configs/synthetic/cam_r18_synthetic.py``, seed 0) is trained; every
@@ -24,16 +24,22 @@ Each variant is scored with the project's tools:
   give n per column);
 - train s/iter of the variant's stage (MMEngine's logged iteration time).
 
-Writes WORK_DIR/ablation.{json,md} (every run and configuration, then mean
-and std per variant) and WORK_DIR/ablation.png (seed mIoU, error bars).
-Runs and their scores are kept: a re-run resumes. ``--quick`` is the CI
-size: tiny data, a few iterations, single-scale inference.
+The data seeds run in ``--jobs`` parallel processes, each tool with its
+share of the CPU threads and its output in WORK_DIR/data<seed>.log (one
+line per scored run is printed). Writes WORK_DIR/ablation.{json,md} (every
+run and configuration, then mean and std per variant) and
+WORK_DIR/ablation.png (seed mIoU, error bars). Runs and their scores are
+kept: a re-run resumes. ``--quick`` is the CI size: tiny data, a few
+iterations, single-scale inference.
 """
 import argparse
 import glob
 import json
+import os
 import os.path as osp
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Dict, List
 
 import numpy as np
@@ -49,6 +55,7 @@ from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 SYNTHETIC = 'configs/synthetic'
 VARIANTS = ('cam', 'rcm', 'mam', 'rcm_mam')
+SCORES = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU', 's_per_iter')
 QUICK = dict(
     data=['--num-train', '8', '--num-val', '6', '--num-aug', '4'],
     options=['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False',
@@ -72,6 +79,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--stage2', type=int, nargs='*', metavar='SEED',
                         help='also train and test DeepLabV3 per variant, '
                         'for these training seeds (none listed: all)')
+    parser.add_argument('--jobs', type=int, default=2,
+                        help='data seeds trained and scored in parallel')
     parser.add_argument('--quick', action='store_true', help='CI size')
     return parser.parse_args()
 
@@ -84,7 +93,10 @@ def derive(path: str, base: str, hooks: str) -> str:
 
 
 def schedule(iters: int) -> List[str]:
+    """``iters`` iterations, one checkpoint, no validation during training
+    (tools/test.py scores the checkpoint)."""
     return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'train_cfg.val_begin={iters + 1}',
             f'param_scheduler.0.end={iters}',
             f'default_hooks.checkpoint.interval={iters}']
 
@@ -189,6 +201,10 @@ class Ablation(Pipeline):
                     s_per_iter=iteration_time(work_dir),
                     **self.score(config, checkpoint, work_dir,
                                  self.has_stage2(train_seed))))
+                print(f'data seed {data_seed}, {variant}, training seed '
+                      f'{train_seed}: ' + ', '.join(
+                          f'{k} {rows[-1][k]}' for k in SCORES
+                          if k in rows[-1]), flush=True)
         return rows
 
     def has_stage2(self, train_seed: int) -> bool:
@@ -205,10 +221,21 @@ def iteration_time(work_dir: str) -> float:
     return round(float(np.mean(times[1:] or times)), 4)
 
 
+def ablate(args: argparse.Namespace, data_seed: int) -> List[Dict]:
+    """The rows of one data seed, its tools run with 1/jobs of the CPU
+    threads and their output in WORK_DIR/data<seed>.log when parallel."""
+    ablation = Ablation(args)
+    if args.jobs > 1:
+        os.makedirs(ablation.work_dir, exist_ok=True)
+        ablation.log = osp.join(ablation.work_dir, f'data{data_seed}.log')
+        threads = max(1, (os.cpu_count() or 1) // args.jobs)
+        ablation.env = dict(OMP_NUM_THREADS=str(threads))
+    return ablation.run_data_seed(data_seed)
+
+
 def summarise(rows: List[Dict], work_dir: str) -> None:
     """Mean and std per variant: JSON, Markdown and the bar plot."""
-    metrics = [k for k in ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU',
-                           's_per_iter') if any(k in r for r in rows)]
+    metrics = [k for k in SCORES if any(k in r for r in rows)]
     table = {}
     for variant in dict.fromkeys(r['variant'] for r in rows):
         values = {k: [r[k] for r in rows if r['variant'] == variant
@@ -251,10 +278,11 @@ def main() -> None:
     args = parse_args()
     if args.quick:
         args.warmup_iters, args.iters = 4, 4
-    ablation = Ablation(args)
-    rows = [row for data_seed in args.data_seeds
-            for row in ablation.run_data_seed(data_seed)]
-    summarise(rows, ablation.work_dir)
+    args.jobs = max(1, min(args.jobs, len(args.data_seeds)))
+    with ThreadPoolExecutor(args.jobs) as pool:
+        rows = [row for rows in pool.map(partial(ablate, args),
+                                         args.data_seeds) for row in rows]
+    summarise(rows, osp.abspath(args.work_dir))
 
 
 if __name__ == '__main__':

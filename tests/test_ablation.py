@@ -1,6 +1,7 @@
 """benchmarks/ablation.py at CI size: the tables and plot are well formed."""
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -11,14 +12,22 @@ from conftest import PYTHON, ROOT
 def test_ablation_tables(tmp_path):
     result = subprocess.run(
         [PYTHON, 'benchmarks/ablation.py', '--quick', '--stage2', '1',
-         '--work-dir', str(tmp_path), '--data-seeds', '3',
+         '--work-dir', str(tmp_path), '--data-seeds', '3', '4',
          '--train-seeds', '0', '1', '--variants', 'cam', 'rcm_mam'],
         cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[
-        -3000:]
+    # the two data seeds ran in parallel, each tool's output in its log
+    logs = [tmp_path / f'data{seed}.log' for seed in (3, 4)]
+    assert result.returncode == 0, result.stdout[-3000:] + ''.join(
+        log.read_text()[-3000:] for log in logs if log.exists())
+    for log in map(Path.read_text, logs):
+        assert 'Saving checkpoint at 4 iterations' in log
+        # tools/test.py scores the checkpoints: no validation in training
+        assert 'Iter(test)' in log and 'Iter(val)' not in log
     report = json.load(open(tmp_path / 'ablation.json'))
-    assert [(r['variant'], r['train_seed']) for r in report['runs']] == [
-        ('cam', 0), ('rcm_mam', 0), ('cam', 1), ('rcm_mam', 1)]
+    assert [(r['data_seed'], r['variant'], r['train_seed'])
+            for r in report['runs']] == [
+        (seed, variant, train_seed) for seed in (3, 4)
+        for train_seed in (0, 1) for variant in ('cam', 'rcm_mam')]
     for run in report['runs']:
         # stage 2 only for the training seed listed after --stage2
         assert ('stage2_mIoU' in run) == (run['train_seed'] == 1)
@@ -29,13 +38,13 @@ def test_ablation_tables(tmp_path):
         seeds = [r['seed_mIoU'] for r in report['runs']
                  if r['variant'] == variant]
         assert stats['seed_mIoU']['mean'] == pytest.approx(
-            sum(seeds) / 2, abs=0.01)
-        assert stats['seed_mIoU']['n'] == 2
-        assert stats['stage2_mIoU']['n'] == 1
+            sum(seeds) / 4, abs=0.01)
+        assert stats['seed_mIoU']['n'] == 4
+        assert stats['stage2_mIoU']['n'] == 2
     table = open(tmp_path / 'ablation.md').read().splitlines()
     assert table[0].startswith(
         '| variant | seed_mIoU | crf_mIoU | stage2_mIoU |')
     assert table[2].startswith('| cam | ') and table[3].startswith(
         '| rcm_mam | ')
-    assert 'seed_mIoU 2, crf_mIoU 2, stage2_mIoU 1' in table[-1]
+    assert 'seed_mIoU 4, crf_mIoU 4, stage2_mIoU 2' in table[-1]
     assert (tmp_path / 'ablation.png').stat().st_size > 1000

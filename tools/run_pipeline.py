@@ -30,6 +30,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -75,6 +76,10 @@ class Pipeline:
         self.work_dir = osp.abspath(args.work_dir)
         self.rows: List[Dict] = []
         self.root = ''
+        # where the tools' output goes (None: this terminal) and what they
+        # get added to their environment
+        self.log: Optional[str] = None
+        self.env: Dict[str, str] = {}
 
     def tool(self, script: str, positional: List[str], options: List[str],
              gpus: int = 1) -> None:
@@ -85,10 +90,14 @@ class Pipeline:
             cmd = [sys.executable, f'tools/{script}.py', *positional]
         cmd += options
         print(f'\n$ {" ".join(cmd)}', flush=True)
-        env = dict(os.environ, PYTHON=sys.executable)
-        if subprocess.run(cmd, cwd=ROOT, env=env).returncode:
-            raise InputError(f'stage failed: {" ".join(cmd)} (see its output'
-                             ' above; re-run the pipeline to resume)')
+        env = dict(os.environ, PYTHON=sys.executable, **self.env)
+        where = f'the end of {self.log}' if self.log else 'its output above'
+        with open(self.log, 'a') if self.log else nullcontext() as log:
+            failed = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
+                                    stderr=log).returncode
+        if failed:
+            raise InputError(f'stage failed: {" ".join(cmd)} (see {where}; '
+                             're-run to resume)')
 
     def stage(self, name: str, func: Callable[[], Any],
               miou: Optional[Callable[[Any], float]] = None) -> Any:
