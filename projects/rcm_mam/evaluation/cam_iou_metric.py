@@ -73,7 +73,7 @@ class CAMIoUMetric(BaseMetric):
 
     def __init__(self,
                  thresholds: Sequence[float] = tuple(
-                     np.round(np.arange(0.05, 0.55, 0.05), 2)),
+                     np.round(np.arange(0.025, 0.525, 0.025), 3)),
                  crf: Optional[dict] = None,
                  crf_thresholds: Optional[Sequence[float]] = None,
                  ignore_index: int = 255,
