@@ -26,8 +26,8 @@ from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 # METHOD.md's RCM and MAM, as written; every design states all fields, so
 # that it does not depend on the defaults of the configs
 RCM = dict(loss_weight=1.0, fg_threshold=0.3, bg_threshold=None,
-           temperature=2.0, memory_size=0)
-MAM = dict(relu=False, normalise=False, loss_weight=1.0)
+           temperature=2.0, memory_size=0, warmup_iters=0)
+MAM = dict(relu=False, normalise=False, loss_weight=1.0, warmup_iters=0)
 
 
 def rcm(**changes) -> List[str]:
@@ -42,6 +42,7 @@ def mam(**changes) -> List[str]:
 
 RELU_NORM = dict(relu=True, normalise=True)
 BAND = dict(bg_threshold=0.1, fg_threshold=0.4)
+RAMP = dict(warmup_iters=150)
 # name: (variant config configs/synthetic/<variant>_r18_synthetic.py, its
 # --cfg-options); in the order tried
 DESIGNS = {
@@ -62,6 +63,14 @@ DESIGNS = {
     'rcm 0.1 band + mam relu-norm 0.1': (
         'rcm_mam', rcm(loss_weight=0.1, **BAND) +
         mam(**RELU_NORM, loss_weight=0.1)),
+    # linear warm-up ramps over the whole stage, to carry larger weights
+    'rcm 0.3 band, ramp': ('rcm', rcm(loss_weight=0.3, **BAND, **RAMP)),
+    'rcm 1 band, ramp': ('rcm', rcm(loss_weight=1.0, **BAND, **RAMP)),
+    'mam relu-norm 0.3, ramp': (
+        'mam', mam(**RELU_NORM, loss_weight=0.3, **RAMP)),
+    'rcm 0.3 band + mam relu-norm 0.3, ramp': (
+        'rcm_mam', rcm(loss_weight=0.3, **BAND, **RAMP) +
+        mam(**RELU_NORM, loss_weight=0.3, **RAMP)),
 }
 
 
@@ -99,7 +108,7 @@ def report(rows: List[Dict], work_dir: str) -> None:
               osp.join(work_dir, 'explore.json'))
     lines = ['| design | val seed mIoU | threshold | mAP | s/iter |',
              '|---|---|---|---|---|'] + [
-        f"| {r['design']} | {r['val_mIoU']:.2f} | {r['threshold']:.2f} | "
+        f"| {r['design']} | {r['val_mIoU']:.2f} | {r['threshold']:g} | "
         f"{r['mAP']:.1f} | {r['s_per_iter']:.2f} |" for r in rows]
     text = '\n'.join(lines) + '\n'
     print('\n' + text)
