@@ -120,7 +120,7 @@ class Ablation(Pipeline):
               stage2: bool) -> Dict:
         """Seed mIoU (threshold from val), CRF mIoU; stage 2 optionally."""
         options = self.data_options() + self.extra
-        val = self.test_val(config, checkpoint, work_dir)
+        val = self.test_val(config, checkpoint, work_dir, options)
         threshold = val['cam/oracle_threshold']
         at = [f'model.test_cfg.bg_threshold={threshold}']
         train = self.test(config, checkpoint, osp.join(work_dir, 'train'),
@@ -132,15 +132,6 @@ class Ablation(Pipeline):
             scores['stage2_mIoU'] = self.stage2(config, checkpoint,
                                                 work_dir, options + at)
         return scores
-
-    def test_val(self, config: str, checkpoint: str, work_dir: str) -> Dict:
-        """CAM metrics on the held-out ``val`` split (threshold sweep, no
-        CRF), logged under WORK_DIR/val."""
-        return self.test(config, checkpoint, osp.join(work_dir, 'val'),
-                         self.data_options() + self.extra + [
-                             'test_dataloader.dataset.ann_file='
-                             'ImageSets/Segmentation/val.txt',
-                             'test_evaluator.0.crf=None'])
 
     def stage2(self, config: str, checkpoint: str, work_dir: str,
                options: List[str]) -> float:

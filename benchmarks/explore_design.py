@@ -94,7 +94,8 @@ def explore(ablation: Ablation, names: List[str]) -> List[Dict]:
         variant, options = DESIGNS[name]
         config, checkpoint, work_dir = ablation.continue_from(
             warm, f'explore{list(DESIGNS).index(name)}', variant, options)
-        val = ablation.test_val(config, checkpoint, work_dir)
+        val = ablation.test_val(config, checkpoint, work_dir,
+                                ablation.data_options())
         rows.append(dict(
             design=name, variant=variant, options=options,
             val_mIoU=val['cam/oracle_mIoU'],

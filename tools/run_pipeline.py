@@ -13,8 +13,11 @@ last checkpoint):
 2. stage 1: train each ``--stage1-configs`` config in turn, each starting
    from the previous one's checkpoint (the paper's staging: plain CAM, then
    RCM + MAM);
-3. CAM mIoU: tools/test.py on the last stage-1 checkpoint (threshold sweep);
-4. pseudo masks: tools/make_pseudo_labels.py (train_aug) and their mIoU;
+3. CAM mIoU: tools/test.py of the last stage-1 checkpoint on ``val``
+   (threshold sweep), then on ``train`` at ``val``'s best background
+   threshold, which the pseudo masks use too;
+4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
+   WORK_DIR/pseudo_masks) and their mIoU;
 5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
 6. test: tools/test.py of the stage-2 model on val.
 
@@ -150,6 +153,15 @@ class Pipeline:
         with open(out) as f:
             return json.load(f)
 
+    def test_val(self, config: str, checkpoint: str, work_dir: str,
+                 options: List[str]) -> dict:
+        """CAM metrics on the held-out ``val`` split (threshold sweep, no
+        CRF), logged under WORK_DIR/val."""
+        return self.test(config, checkpoint, osp.join(work_dir, 'val'),
+                         options + ['test_dataloader.dataset.ann_file='
+                                    'ImageSets/Segmentation/val.txt',
+                                    'test_evaluator.0.crf=None'])
+
     def pseudo_labels(self, config: str, checkpoint: str, work_dir: str,
                       options: List[str]) -> float:
         """Pseudo masks of train_aug unless done; their mIoU on train."""
@@ -176,22 +188,32 @@ class Pipeline:
                 f'train {name}',
                 lambda: self.train(config, train_dirs[-1], options + start))
         cam_dir = train_dirs[-1]
+        val = self.stage(
+            'CAM (seed) mIoU on val, best threshold',
+            lambda: self.test_val(config, checkpoint, cam_dir, options),
+            lambda metrics: metrics['cam/oracle_mIoU'])
+        # the background threshold chosen on val, applied to train
+        threshold = val['cam/oracle_threshold']
+        options.append(f'model.test_cfg.bg_threshold={threshold}')
         cam = self.stage(
-            'CAM (seed) mIoU on train',
+            f'CAM (seed) mIoU on train at threshold {threshold:g}',
             lambda: self.test(config, checkpoint,
                               osp.join(cam_dir, 'cam_test'), options),
             lambda metrics: metrics['cam/mIoU'])
         if 'cam/crf_mIoU' in cam:
             self.rows.append(dict(stage='CAM + CRF mIoU on train',
                                   mIoU=cam['cam/crf_mIoU'], seconds=0))
+        # not the masks of the training's PseudoLabelHook: those are at the
+        # config's threshold
+        masks_dir = osp.join(self.work_dir, 'pseudo_masks')
         self.stage('pseudo masks mIoU on train',
-                   lambda: self.pseudo_labels(config, checkpoint, cam_dir,
+                   lambda: self.pseudo_labels(config, checkpoint, masks_dir,
                                               options), float)
         stage2_dir = osp.join(self.work_dir, 'stage2')
         train_dirs.append(stage2_dir)
         options = self.data_options() + [
             'train_dataloader.dataset.data_prefix.seg_map_path=' +
-            osp.join(cam_dir, 'pseudo_labels')
+            osp.join(masks_dir, 'pseudo_labels')
         ] + list(args.stage2_cfg_options)
         checkpoint = self.stage(
             'train stage 2 (DeepLabV3)',
