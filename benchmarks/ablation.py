@@ -11,7 +11,7 @@ same number of iterations, so that all variants get identical schedules and
 compute (the ``cam`` variant is the plain CAM trained for the same total
 iterations). The training seed drives the continued stage (data order,
 augmentation); sharing the warm-up saves a 5-minute warm-up per run (the
-full default run takes 81 minutes on 2 CPU cores, README "Results").
+full default run takes 57 minutes on 2 CPU cores, README "Results").
 Each variant is scored with the project's tools:
 
 - seed mIoU: the background threshold is the best one on the held-out
@@ -234,7 +234,8 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
         table[variant] = {k: dict(mean=round(float(np.mean(v)), 2),
                                   std=round(float(np.std(v)), 2), n=len(v))
                           for k, v in values.items()}
-    dump_json(dict(runs=rows, summary=table),
+    differences = paired(rows)
+    dump_json(dict(runs=rows, summary=table, paired_with_cam=differences),
               osp.join(work_dir, 'ablation.json'))
     lines = ['| variant | ' + ' | '.join(metrics) + ' |',
              '|---' * (len(metrics) + 1) + '|']
@@ -246,10 +247,54 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
     text = '\n'.join(lines) + '\n\n(mean ± std over n runs of data seeds x ' \
         'training seeds; n: ' + ', '.join(
             f'{k} {n}' for k, n in counts.items()) + ')\n'
+    if differences:
+        text += '\n' + paired_table(differences, table)
     print('\n' + text)
     atomic_write(osp.join(work_dir, 'ablation.md'),
                  lambda tmp: open(tmp, 'w').write(text))
     plot(table, osp.join(work_dir, 'ablation.png'))
+
+
+def paired(rows: List[Dict]) -> Dict:
+    """Seed and CRF mIoU of each variant minus those of the ``cam`` run
+    with the same data and training seed: mean, std, and mean per data
+    seed (empty without ``cam`` runs)."""
+    cam = {(r['data_seed'], r['train_seed']): r for r in rows
+           if r['variant'] == 'cam'}
+    result = {}
+    for row in rows:
+        base = cam.get((row['data_seed'], row['train_seed']))
+        if row['variant'] == 'cam' or base is None:
+            continue
+        for key in ('seed_mIoU', 'crf_mIoU'):
+            result.setdefault(row['variant'], {}).setdefault(key, []).append(
+                (row['data_seed'], row[key] - base[key]))
+    return {variant: {key: dict(
+        mean=round(float(np.mean([d for _, d in diffs])), 2),
+        std=round(float(np.std([d for _, d in diffs])), 2), n=len(diffs),
+        per_data_seed={seed: round(float(np.mean(
+            [d for s, d in diffs if s == seed])), 2)
+            for seed in dict.fromkeys(s for s, _ in diffs)})
+        for key, diffs in keys.items()} for variant, keys in result.items()}
+
+
+def paired_table(differences: Dict, table: Dict) -> str:
+    """Markdown of :func:`paired`, with each variant's seed mIoU as a
+    multiple of the plain CAM's."""
+    lines = ['| variant | seed mIoU x cam | seed_mIoU - cam | crf_mIoU - cam '
+             '| seed_mIoU - cam per data seed |', '|---|---|---|---|---|']
+    cam = table['cam']['seed_mIoU']['mean']
+    for variant, keys in differences.items():
+        seed, crf = keys['seed_mIoU'], keys['crf_mIoU']
+        lines.append(
+            f"| {variant} | "
+            f"{table[variant]['seed_mIoU']['mean'] / cam:.3f} | "
+            f"{seed['mean']:+.2f} ± {seed['std']:.2f} | "
+            f"{crf['mean']:+.2f} ± {crf['std']:.2f} | " + ', '.join(
+                f'{s}: {d:+.2f}' for s, d in seed['per_data_seed'].items())
+            + ' |')
+    return '\n'.join(lines) + '\n\n(paired with the cam run of the same ' \
+        'data and training seed; mean ± std over runs)\n'
 
 
 def plot(table: Dict, path: str) -> None:

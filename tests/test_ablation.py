@@ -34,17 +34,32 @@ def test_ablation_tables(tmp_path):
         for key in ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU'):
             assert 0 <= run.get(key, 0) <= 100, (key, run)
         assert run['s_per_iter'] > 0 and 0 < run['threshold'] < 1
-    for variant, stats in report['summary'].items():
+    summary = report['summary']
+    ratio = summary['rcm_mam']['seed_mIoU']['mean'] / summary['cam'][
+        'seed_mIoU']['mean']
+    for variant, stats in summary.items():
         seeds = [r['seed_mIoU'] for r in report['runs']
                  if r['variant'] == variant]
         assert stats['seed_mIoU']['mean'] == pytest.approx(
             sum(seeds) / 4, abs=0.01)
         assert stats['seed_mIoU']['n'] == 4
         assert stats['stage2_mIoU']['n'] == 2
+    # each variant minus the cam run of the same data and training seed
+    cam = {(r['data_seed'], r['train_seed']): r['seed_mIoU']
+           for r in report['runs'] if r['variant'] == 'cam'}
+    diffs = [r['seed_mIoU'] - cam[r['data_seed'], r['train_seed']]
+             for r in report['runs'] if r['variant'] == 'rcm_mam']
+    paired = report['paired_with_cam']['rcm_mam']['seed_mIoU']
+    assert paired['mean'] == pytest.approx(sum(diffs) / 4, abs=0.01)
+    assert paired['per_data_seed']['3'] == pytest.approx(
+        sum(diffs[:2]) / 2, abs=0.01)
+    assert list(report['paired_with_cam']) == ['rcm_mam']
     table = open(tmp_path / 'ablation.md').read().splitlines()
     assert table[0].startswith(
         '| variant | seed_mIoU | crf_mIoU | stage2_mIoU |')
     assert table[2].startswith('| cam | ') and table[3].startswith(
         '| rcm_mam | ')
-    assert 'seed_mIoU 4, crf_mIoU 4, stage2_mIoU 2' in table[-1]
+    assert 'seed_mIoU 4, crf_mIoU 4, stage2_mIoU 2' in table[5]
+    assert table[7].startswith('| variant | seed mIoU x cam |')
+    assert table[9].startswith(f'| rcm_mam | {ratio:.3f} | ')
     assert (tmp_path / 'ablation.png').stat().st_size > 1000
