@@ -157,7 +157,8 @@ def test_predict_outputs(model):
     for sample in out:
         scores = sample.seg_logits.data
         assert scores.shape == (21, 48, 48)
-        assert torch.all(scores[0] == 0.15)  # background threshold
+        # background: the configured threshold
+        assert torch.all(scores[0] == model.test_cfg['bg_threshold'])
         absent = (sample.gt_score == 0).nonzero()[:, 0] + 1
         assert torch.all(scores[absent] == 0)
         present = sample.gt_score.nonzero()[:, 0] + 1
