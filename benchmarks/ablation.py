@@ -231,9 +231,7 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
     for variant in dict.fromkeys(r['variant'] for r in rows):
         values = {k: [r[k] for r in rows if r['variant'] == variant
                       and k in r] for k in metrics}
-        table[variant] = {k: dict(mean=round(float(np.mean(v)), 2),
-                                  std=round(float(np.std(v)), 2), n=len(v))
-                          for k, v in values.items()}
+        table[variant] = {k: mean_std(v) for k, v in values.items()}
     differences = paired(rows)
     dump_json(dict(runs=rows, summary=table, paired_with_cam=differences),
               osp.join(work_dir, 'ablation.json'))
@@ -255,27 +253,34 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
     plot(table, osp.join(work_dir, 'ablation.png'))
 
 
+def mean_std(values: List[float]) -> Dict:
+    """Mean and std (2 decimals) and the number of ``values``."""
+    return dict(mean=round(float(np.mean(values)), 2),
+                std=round(float(np.std(values)), 2), n=len(values))
+
+
 def paired(rows: List[Dict]) -> Dict:
     """Seed and CRF mIoU of each variant minus those of the ``cam`` run
     with the same data and training seed: mean, std, and mean per data
     seed (empty without ``cam`` runs)."""
     cam = {(r['data_seed'], r['train_seed']): r for r in rows
            if r['variant'] == 'cam'}
+    pairs = [(r, cam.get((r['data_seed'], r['train_seed']))) for r in rows
+             if r['variant'] != 'cam']
+    pairs = [(row, base) for row, base in pairs if base is not None]
     result = {}
-    for row in rows:
-        base = cam.get((row['data_seed'], row['train_seed']))
-        if row['variant'] == 'cam' or base is None:
-            continue
+    for variant in dict.fromkeys(r['variant'] for r, _ in pairs):
         for key in ('seed_mIoU', 'crf_mIoU'):
-            result.setdefault(row['variant'], {}).setdefault(key, []).append(
-                (row['data_seed'], row[key] - base[key]))
-    return {variant: {key: dict(
-        mean=round(float(np.mean([d for _, d in diffs])), 2),
-        std=round(float(np.std([d for _, d in diffs])), 2), n=len(diffs),
-        per_data_seed={seed: round(float(np.mean(
-            [d for s, d in diffs if s == seed])), 2)
-            for seed in dict.fromkeys(s for s, _ in diffs)})
-        for key, diffs in keys.items()} for variant, keys in result.items()}
+            diffs = {}  # data seed: differences
+            for row, base in pairs:
+                if row['variant'] == variant:
+                    diffs.setdefault(row['data_seed'], []).append(
+                        row[key] - base[key])
+            result.setdefault(variant, {})[key] = dict(
+                **mean_std(sum(diffs.values(), [])),
+                per_data_seed={seed: mean_std(d)['mean']
+                               for seed, d in diffs.items()})
+    return result
 
 
 def paired_table(differences: Dict, table: Dict) -> str:
