@@ -11,7 +11,7 @@ same number of iterations, so that all variants get identical schedules and
 compute (the ``cam`` variant is the plain CAM trained for the same total
 iterations). The training seed drives the continued stage (data order,
 augmentation); sharing the warm-up saves a 5-minute warm-up per run (the
-full default run takes 57 minutes on 2 CPU cores, README "Results").
+full default run takes 56 minutes on 2 CPU cores, README "Results").
 Each variant is scored with the project's tools:
 
 - seed mIoU: the background threshold is the best one on the held-out
@@ -19,7 +19,7 @@ Each variant is scored with the project's tools:
 - pseudo-mask mIoU after dense CRF on ``train`` at that threshold;
 - with ``--stage2``: the stage-2 DeepLabV3 mIoU on ``val`` (pseudo masks of
   ``train_aug`` at that threshold, with CRF), for every training seed or,
-  as it costs about 6 minutes a run on 2 CPU cores, for the training seeds
+  as it adds about 5 minutes a run on 2 CPU cores, for the training seeds
   listed after it (its mean and std are then over fewer runs: the tables
   give n per column);
 - train s/iter of the variant's stage (MMEngine's logged iteration time).
