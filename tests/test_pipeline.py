@@ -14,14 +14,15 @@ ITERS = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
 STAGE1 = ITERS + ['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False']
 
 
-def pipeline(voc_root, work_dir) -> subprocess.CompletedProcess:
+def pipeline(voc_root, work_dir, *options,
+             fails=False) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [PYTHON, 'tools/run_pipeline.py', '--data-root', voc_root,
-         '--work-dir', str(work_dir), '--cfg-options', *STAGE1,
+         '--work-dir', str(work_dir), '--cfg-options', *STAGE1, *options,
          '--stage2-cfg-options', *ITERS], cwd=ROOT, capture_output=True,
         text=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[
-        -3000:]
+    assert (result.returncode != 0) == fails, result.stdout[
+        -3000:] + result.stderr[-3000:]
     return result
 
 
@@ -63,3 +64,10 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     assert 'tools/train.py' not in again.stdout
     rerun = json.load(open(work / 'summary.json'))['rows']
     assert [r['mIoU'] for r in rerun] == [r['mIoU'] for r in summary['rows']]
+    # ... but not with other options: their outputs would not match
+    other = pipeline(voc_root, work, 'optim_wrapper.optimizer.lr=0.002',
+                     fails=True)
+    assert 'tools/train.py' not in other.stdout
+    assert f'tools/train.py output in {work / "stage1_0_cam_r18_synthetic"}' \
+        ' was made with another config or other arguments' in other.stderr
+    assert 'Traceback' not in other.stderr

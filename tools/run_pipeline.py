@@ -6,7 +6,10 @@
 
 Stages, each a call of the project's tools and each skipped when its
 output exists (a killed pipeline re-run resumes; training resumes from its
-last checkpoint):
+last checkpoint). Each output folder records the tool's arguments and a
+hash of its config in ``<tool>_command.json``; a re-run with another
+config or other options stops with an error instead of reusing outputs
+that no longer match:
 
 1. data: the synthetic VOC set (tools/make_synthetic_voc.py) unless
    ``--data-root`` is given;
@@ -27,6 +30,7 @@ the CAM overlays in WORK_DIR/stage1_*/cam_overlays.
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -39,7 +43,7 @@ from typing import Any, Callable, Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.cli import doc_parser, load_config, run  # noqa
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
@@ -102,6 +106,35 @@ class Pipeline:
             raise InputError(f'stage failed: {" ".join(cmd)} (see {where}; '
                              're-run to resume)')
 
+    def claim(self, work_dir: str, script: str, arguments: List[str],
+              started: bool) -> None:
+        """Record what tools/SCRIPT.py makes in ``work_dir`` from, or check
+        that what it ``started`` there came from the same config (its
+        content, bases included) and ``arguments`` (config path first).
+
+        A resumed or reused output of another config, checkpoint or option
+        would mix runs or report stale scores.
+        """
+        record = osp.join(work_dir, f'{script}_command.json')
+        config = load_config(osp.join(ROOT, arguments[0])).to_dict()
+        command = dict(arguments=arguments, gpus=self.args.gpus,
+                       config_sha256=hashlib.sha256(json.dumps(
+                           config, sort_keys=True,
+                           default=str).encode()).hexdigest())
+        if osp.isfile(record):
+            with open(record) as f:
+                if json.load(f) == command:
+                    return
+            made = f'with another config or other arguments ({record})'
+        elif started:
+            made = 'by a run that did not record its config and arguments'
+        else:
+            dump_json(command, record)
+            return
+        raise InputError(
+            f'the tools/{script}.py output in {work_dir} was made {made}. '
+            'Fix: remove that folder or choose another --work-dir.')
+
     def stage(self, name: str, func: Callable[[], Any],
               miou: Optional[Callable[[Any], float]] = None) -> Any:
         """Run and time a stage; record its mIoU (``miou(result)``)."""
@@ -129,9 +162,10 @@ class Pipeline:
     def train(self, config: str, work_dir: str, options: List[str]) -> str:
         """Train unless done (resuming a killed run); the checkpoint path."""
         done = osp.join(work_dir, 'done')
+        started = glob.glob(f'{work_dir}/iter_*.pth')
+        self.claim(work_dir, 'train', [config, *options], bool(started))
         if not osp.isfile(done):
-            resume = ['--resume'] if glob.glob(f'{work_dir}/iter_*.pth') \
-                else []
+            resume = ['--resume'] if started else []
             self.tool('train', [config],
                       ['--work-dir', work_dir, *resume, '--cfg-options',
                        *options], gpus=self.args.gpus)
@@ -145,6 +179,8 @@ class Pipeline:
              options: List[str]) -> dict:
         """tools/test.py unless done; the metrics it logged."""
         out = osp.join(work_dir, 'test_metrics.json')
+        self.claim(work_dir, 'test', [config, checkpoint, *options],
+                   osp.isfile(out))
         if not osp.isfile(out):
             self.tool('test', [config, checkpoint],
                       ['--work-dir', work_dir, '--cfg-options', *options])
@@ -166,6 +202,9 @@ class Pipeline:
                       options: List[str]) -> float:
         """Pseudo masks of train_aug unless done; their mIoU on train."""
         summary = osp.join(work_dir, 'pseudo_labels.json')
+        self.claim(work_dir, 'make_pseudo_labels',
+                   [config, checkpoint, *options],
+                   osp.isdir(osp.join(work_dir, 'pseudo_labels')))
         if not osp.isfile(summary):
             self.tool('make_pseudo_labels', [config, checkpoint],
                       ['--work-dir', work_dir, '--cfg-options', *options],
