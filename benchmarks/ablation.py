@@ -136,9 +136,7 @@ class Ablation(Pipeline):
     def stage2(self, config: str, checkpoint: str, work_dir: str,
                options: List[str]) -> float:
         """DeepLabV3 on the variant's pseudo masks (CRF); mIoU on val."""
-        config = derive(osp.join(work_dir, 'pseudo_labels_crf.py'), config,
-                        "[dict(type='PseudoLabelHook', crf=dict())]")
-        self.pseudo_labels(config, checkpoint, work_dir, options)
+        self.pseudo_labels(config, checkpoint, work_dir, options, crf=True)
         stage2_dir = osp.join(work_dir, 'stage2')
         config2 = f'{SYNTHETIC}/deeplabv3_r18_synthetic_pseudo.py'
         options2 = self.data_options() + [

@@ -33,17 +33,23 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     summary = json.load(open(work / 'summary.json'))
     rows = {r['stage']: r for r in summary['rows']}
     assert list(rows)[0] == 'data' and 'train stage 2 (DeepLabV3)' in rows
-    # train is scored at the background threshold that is best on val
+    # val chooses CRF or not and the background threshold: the best there
     val = json.load(open(work / 'stage1_1_rcm_mam_r18_synthetic' / 'val' /
                          'test_metrics.json'))
     assert rows['CAM (seed) mIoU on val, best threshold']['mIoU'] == max(
         val['cam/curve'].values())
-    threshold = val['cam/oracle_threshold']
-    seed = rows[f'CAM (seed) mIoU on train at threshold {threshold:g}']
-    # ... and so are the pseudo masks (no CRF by default)
-    assert rows['pseudo masks mIoU on train']['mIoU'] == pytest.approx(
-        seed['mIoU'], abs=0.01)
-    for stage in ('pseudo masks mIoU on train', 'stage 2 mIoU on val'):
+    assert rows['CAM + CRF mIoU on val, best threshold']['mIoU'] == max(
+        val['cam/crf_curve'].values())
+    crf = max(val['cam/crf_curve'].values()) > max(val['cam/curve'].values())
+    threshold = val['cam/crf_oracle_threshold' if crf else
+                    'cam/oracle_threshold']
+    assert summary['chosen_on_val'] == dict(crf=crf, bg_threshold=threshold)
+    # train is scored at that threshold, and so are the pseudo masks
+    train = rows['CAM + CRF mIoU on train' if crf else
+                 f'CAM (seed) mIoU on train at threshold {threshold:g}']
+    masks = f'pseudo masks mIoU on train ({"" if crf else "no "}CRF)'
+    assert rows[masks]['mIoU'] == pytest.approx(train['mIoU'], abs=0.01)
+    for stage in (masks, 'stage 2 mIoU on val'):
         assert 0 <= rows[stage]['mIoU'] <= 100, stage
     table = open(work / 'summary.md').read()
     stage2 = rows['stage 2 mIoU on val']['mIoU']

@@ -1,4 +1,5 @@
 """PseudoLabelHook: correct masks, resume, sharding, CRF; the CLI tool."""
+import json
 import os
 import os.path as osp
 import subprocess
@@ -127,6 +128,15 @@ def test_make_pseudo_labels_tool(tmp_path, voc_root):
          str(tmp_path / 'gen')], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(written(tmp_path / 'gen' / 'pseudo_labels')) == 18
+    assert not json.load(open(tmp_path / 'gen' / 'pseudo_labels.json'))[
+        'crf']  # as the config
+    result = subprocess.run(
+        [PYTHON, 'tools/make_pseudo_labels.py', config,
+         str(tmp_path / 'train' / 'iter_2.pth'), '--work-dir',
+         str(tmp_path / 'crf'), '--crf'], cwd=ROOT, capture_output=True,
+        text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.load(open(tmp_path / 'crf' / 'pseudo_labels.json'))['crf']
     result = subprocess.run(
         [PYTHON, 'tools/make_pseudo_labels.py', config,
          str(tmp_path / 'missing.pth')], cwd=ROOT, capture_output=True,

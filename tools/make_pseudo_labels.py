@@ -1,11 +1,12 @@
 """Write pseudo masks from a trained CAM checkpoint (no training).
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--work-dir DIR]
-        [--cfg-options KEY=VALUE ...]
+        [--crf | --no-crf] [--cfg-options KEY=VALUE ...]
     bash tools/dist_make_pseudo_labels.sh CONFIG CHECKPOINT GPUS [...]
 
-Runs the config's ``PseudoLabelHook`` (or one with default settings):
-``WORK_DIR/pseudo_labels/*.png`` for the split, resumable, and their mIoU.
+Runs the config's ``PseudoLabelHook`` (or one with default settings; CRF
+on or off with ``--crf`` / ``--no-crf``): ``WORK_DIR/pseudo_labels/*.png``
+for the split, resumable, and their mIoU.
 """
 import argparse
 import os.path as osp
@@ -24,6 +25,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='config file of the CAM model')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where pseudo_labels/ goes')
+    parser.add_argument(
+        '--crf', action=argparse.BooleanOptionalAction,
+        help='refine the masks with dense CRF or not (default: as the '
+        "config's PseudoLabelHook; --crf keeps its CRF parameters, if any, "
+        "else METHOD.md's)")
     add_runner_args(parser)
     return parser.parse_args()
 
@@ -34,6 +40,9 @@ def main() -> None:
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
                      if h['type'] == 'PseudoLabelHook'),
                     dict(type='PseudoLabelHook'))
+    if args.crf is not None:
+        hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
+                        if args.crf else None)
     hook = HOOKS.build(hook_cfg)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
                         if h['type'] != 'PseudoLabelHook']

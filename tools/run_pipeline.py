@@ -17,16 +17,18 @@ that no longer match:
    from the previous one's checkpoint (the paper's staging: plain CAM, then
    RCM + MAM);
 3. CAM mIoU: tools/test.py of the last stage-1 checkpoint on ``val``
-   (threshold sweep), then on ``train`` at ``val``'s best background
-   threshold, which the pseudo masks use too;
+   (background threshold sweep, without and with dense CRF), then on
+   ``train`` at ``val``'s choice (CRF or not, and the threshold: whichever
+   is best on val), which the pseudo masks use too;
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
    WORK_DIR/pseudo_masks) and their mIoU;
 5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
 6. test: tools/test.py of the stage-2 model on val.
 
 The summary table (stage, mIoU, time) is printed and written to
-WORK_DIR/summary.{json,md}, with WORK_DIR/losses.png (training losses) and
-the CAM overlays in WORK_DIR/stage1_*/cam_overlays.
+WORK_DIR/summary.{json,md} (the JSON also holds val's choices), with
+WORK_DIR/losses.png (training losses) and the CAM overlays in
+WORK_DIR/stage1_*/cam_overlays.
 """
 import argparse
 import glob
@@ -48,6 +50,9 @@ from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 SYNTHETIC = 'configs/synthetic'
+# background thresholds scored after CRF on val (CRF is slow: a coarser
+# sweep than the test evaluator's 0.025 to 0.5)
+CRF_SWEEP = '[0.05,0.1,0.15,0.2,0.25,0.3]'
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,6 +87,7 @@ class Pipeline:
         self.args = args
         self.work_dir = osp.abspath(args.work_dir)
         self.rows: List[Dict] = []
+        self.choices: Dict = {}  # what val chose for the pseudo masks
         self.root = ''
         # where the tools' output goes (None: this terminal) and what they
         # get added to their environment
@@ -190,27 +196,37 @@ class Pipeline:
             return json.load(f)
 
     def test_val(self, config: str, checkpoint: str, work_dir: str,
-                 options: List[str]) -> dict:
-        """CAM metrics on the held-out ``val`` split (threshold sweep, no
-        CRF), logged under WORK_DIR/val."""
+                 options: List[str], crf: bool = False) -> dict:
+        """CAM metrics on the held-out ``val`` split, logged under
+        WORK_DIR/val: the threshold sweep and, with ``crf``, the coarser
+        ``CRF_SWEEP`` after dense CRF (as the config's test evaluator)."""
+        evaluator = f'test_evaluator.0.crf_thresholds={CRF_SWEEP}' if crf \
+            else 'test_evaluator.0.crf=None'
         return self.test(config, checkpoint, osp.join(work_dir, 'val'),
                          options + ['test_dataloader.dataset.ann_file='
                                     'ImageSets/Segmentation/val.txt',
-                                    'test_evaluator.0.crf=None'])
+                                    evaluator])
 
     def pseudo_labels(self, config: str, checkpoint: str, work_dir: str,
-                      options: List[str]) -> float:
-        """Pseudo masks of train_aug unless done; their mIoU on train."""
+                      options: List[str], crf: bool) -> float:
+        """Pseudo masks of train_aug (dense CRF or not) unless done; their
+        mIoU on train."""
         summary = osp.join(work_dir, 'pseudo_labels.json')
+        flag = '--crf' if crf else '--no-crf'
         self.claim(work_dir, 'make_pseudo_labels',
-                   [config, checkpoint, *options],
+                   [config, checkpoint, flag, *options],
                    osp.isdir(osp.join(work_dir, 'pseudo_labels')))
         if not osp.isfile(summary):
             self.tool('make_pseudo_labels', [config, checkpoint],
-                      ['--work-dir', work_dir, '--cfg-options', *options],
-                      gpus=self.args.gpus)
+                      ['--work-dir', work_dir, flag, '--cfg-options',
+                       *options], gpus=self.args.gpus)
         with open(summary) as f:
             return json.load(f)['mIoU']
+
+    def add_crf_row(self, stage: str, metrics: dict, key: str) -> None:
+        """A table row for a CRF figure of a test, where it has one."""
+        if key in metrics:
+            self.rows.append(dict(stage=stage, mIoU=metrics[key], seconds=0))
 
     def run(self) -> None:
         args = self.args
@@ -229,25 +245,31 @@ class Pipeline:
         cam_dir = train_dirs[-1]
         val = self.stage(
             'CAM (seed) mIoU on val, best threshold',
-            lambda: self.test_val(config, checkpoint, cam_dir, options),
+            lambda: self.test_val(config, checkpoint, cam_dir, options,
+                                  crf=True),
             lambda metrics: metrics['cam/oracle_mIoU'])
-        # the background threshold chosen on val, applied to train
-        threshold = val['cam/oracle_threshold']
+        self.add_crf_row('CAM + CRF mIoU on val, best threshold', val,
+                         'cam/crf_oracle_mIoU')
+        # CRF or not and the background threshold: chosen on val, applied
+        # to train and to the pseudo masks
+        self.choices = choose_on_val(val)
+        threshold = self.choices['bg_threshold']
         options.append(f'model.test_cfg.bg_threshold={threshold}')
         cam = self.stage(
             f'CAM (seed) mIoU on train at threshold {threshold:g}',
             lambda: self.test(config, checkpoint,
-                              osp.join(cam_dir, 'cam_test'), options),
+                              osp.join(cam_dir, 'cam_test'),
+                              options + ['test_evaluator.0.crf_thresholds='
+                                         'None']),
             lambda metrics: metrics['cam/mIoU'])
-        if 'cam/crf_mIoU' in cam:
-            self.rows.append(dict(stage='CAM + CRF mIoU on train',
-                                  mIoU=cam['cam/crf_mIoU'], seconds=0))
+        self.add_crf_row('CAM + CRF mIoU on train', cam, 'cam/crf_mIoU')
         # not the masks of the training's PseudoLabelHook: those are at the
         # config's threshold
         masks_dir = osp.join(self.work_dir, 'pseudo_masks')
-        self.stage('pseudo masks mIoU on train',
+        crf = self.choices['crf']
+        self.stage(f'pseudo masks mIoU on train ({"" if crf else "no "}CRF)',
                    lambda: self.pseudo_labels(config, checkpoint, masks_dir,
-                                              options), float)
+                                              options, crf), float)
         stage2_dir = osp.join(self.work_dir, 'stage2')
         train_dirs.append(stage2_dir)
         options = self.data_options() + [
@@ -274,12 +296,21 @@ class Pipeline:
         lines.append(f'| total | | {total} |')
         table = '\n'.join(lines)
         print('\n' + table)
-        dump_json(dict(rows=self.rows, total_seconds=total),
+        dump_json(dict(rows=self.rows, total_seconds=total,
+                       chosen_on_val=self.choices),
                   osp.join(self.work_dir, 'summary.json'))
         atomic_write(osp.join(self.work_dir, 'summary.md'),
                      lambda tmp: open(tmp, 'w').write(table + '\n'))
         plot_losses(train_dirs, osp.join(self.work_dir, 'losses.png'))
         print(f'\nSummary, loss plot and CAM overlays in {self.work_dir}')
+
+
+def choose_on_val(val: dict) -> Dict:
+    """Dense CRF or not, and the background threshold: whichever scores the
+    best CAM mIoU on val (``val``: tools/test.py's metrics there)."""
+    crf = val.get('cam/crf_oracle_mIoU', -1.0) > val['cam/oracle_mIoU']
+    key = 'cam/crf_oracle_threshold' if crf else 'cam/oracle_threshold'
+    return dict(crf=crf, bg_threshold=val[key])
 
 
 def plot_losses(train_dirs: List[str], path: str) -> None:
