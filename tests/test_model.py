@@ -170,3 +170,27 @@ def test_predict_outputs(model):
         assert set(sample.pred_sem_seg.data.unique().tolist()) <= \
             {0, *present.tolist()}
         assert sample.pred_score.shape == (20, )
+
+
+@pytest.mark.parametrize('bn_stats', [True, False])
+def test_mam_rescaled_passes_move_bn_statistics_only_if_asked(bn_stats):
+    train_cfg = dict(support_scales=(0.5, 1.0, 1.5, 2.0),
+                     mam_scales=(0.5, 1.0, 2.0), mam_every=2,
+                     mam_bn_stats=bn_stats)
+    model, reference = (build_model(train_cfg=train_cfg, rcm_loss=None)
+                        for _ in range(2))  # the same weights
+    model.reset_support_net()
+    model.train()
+    reference.train()
+    inputs, samples = batch()
+    model.loss(inputs, samples)
+    reference.main_net(inputs)  # the scale-1 pass alone
+
+    def norms(net):
+        return [m for m in net.main_net.modules()
+                if isinstance(m, torch.nn.BatchNorm2d)]
+
+    stats = [torch.cat([m.running_mean for m in norms(net)])
+             for net in (model, reference)]
+    assert torch.equal(*stats) == (not bn_stats)
+    assert {m.momentum for m in norms(model)} == {0.1}  # restored

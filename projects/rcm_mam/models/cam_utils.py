@@ -1,10 +1,13 @@
 """CAM operations shared by RCM, MAM and pseudo-label inference."""
-from typing import Callable, List, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.models.utils import resize
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .cam_net import CAMOutput
 
@@ -15,6 +18,26 @@ def rescale(images: Tensor, scale: float) -> Tensor:
         return images
     return F.interpolate(images, scale_factor=scale, mode='bilinear',
                          align_corners=False)
+
+
+@contextmanager
+def frozen_bn_stats(module: nn.Module) -> Iterator[None]:
+    """Leave the BatchNorm running statistics of ``module`` unchanged inside.
+
+    In training mode the batch statistics still normalise (momentum 0 only
+    stops the running averages from moving); PyTorch has no switch for
+    this, and a module in eval mode would normalise with the running
+    statistics instead.
+    """
+    norms = [m for m in module.modules() if isinstance(m, _BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.momentum = 0.0
+    try:
+        yield
+    finally:
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
 
 
 def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,

@@ -1,5 +1,6 @@
 """MainSupportCAMNet: a CAM network trained with RCM and MAM losses."""
 import logging
+from contextlib import nullcontext
 from typing import Dict, List, Sequence
 
 import torch
@@ -15,8 +16,8 @@ from torch import Tensor
 
 from ..utils.errors import InputError
 from .cam_net import CAMNet, CAMOutput
-from .cam_utils import (labels_from_samples, max_normalise,
-                        multi_scale_forward, rescale)
+from .cam_utils import (frozen_bn_stats, labels_from_samples,
+                        max_normalise, multi_scale_forward, rescale)
 
 
 @MODELS.register_module()
@@ -46,8 +47,11 @@ class MainSupportCAMNet(BaseSegmentor):
             sense (0.004: keep 0.996 of the average each step).
         train_cfg (dict): ``support_scales`` (SupportNet input scales, must
             include 1), ``mam_scales`` (MainNet scales of MAM, must include
-            1) and ``mam_every`` (MAM runs on every k-th image of the global
-            batch: 2 = half, as METHOD.md).
+            1), ``mam_every`` (MAM runs on every k-th image of the global
+            batch: 2 = half, as METHOD.md) and ``mam_bn_stats`` (whether
+            MAM's rescaled MainNet passes update the BatchNorm running
+            statistics, which SupportNet copies and inference uses;
+            default True; no effect with frozen BN).
         test_cfg (dict): ``scales``, ``flip`` and ``bg_threshold``.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): Initialisation config.
@@ -162,12 +166,14 @@ class MainSupportCAMNet(BaseSegmentor):
         if not index:
             return main.cam.sum() * 0
         scales = self.train_cfg['mam_scales']
-        main_cams = [
-            main.cam[index] if scale == 1 else resize(
-                self.main_net(rescale(inputs[index], scale)).cam,
-                size=main.cam.shape[-2:], mode='bilinear',
-                align_corners=False) for scale in scales
-        ]
+        with nullcontext() if self.train_cfg.get(
+                'mam_bn_stats', True) else frozen_bn_stats(self.main_net):
+            main_cams = [
+                main.cam[index] if scale == 1 else resize(
+                    self.main_net(rescale(inputs[index], scale)).cam,
+                    size=main.cam.shape[-2:], mode='bilinear',
+                    align_corners=False) for scale in scales
+            ]
         return self.mam_loss(
             torch.stack(main_cams), support_cams[:, index], labels[index],
             scales.index(1.0))
