@@ -1,18 +1,20 @@
 """Small design-space exploration of RCM and MAM on the held-out split.
 
     python benchmarks/explore_design.py [--work-dir work_dirs/ablation]
-        [--data-seed 0] [--designs NAME ...]
+        [--data-seed 0] [--designs NAME ...] [--iters 150]
 
 Each design below changes one or two things of METHOD.md's RCM / MAM and
 continues the plain-CAM warm-up of the data seed (the same run and schedule
 as ``benchmarks/ablation.py``, whose work dir it shares) for the same
 iterations. It is scored on ``val`` only, at the best background threshold
 there: ``val`` chooses designs and thresholds, ``train`` is the split the
-ablation reports. Writes WORK_DIR/explore_data<seed>.{json,md}: every
-design tried, its config overrides and its scores. Runs are kept: a re-run
-resumes.
+ablation reports. Writes WORK_DIR/explore_data<seed>.{json,md} (with
+``_<N>iters`` before the extension for ``--iters N`` other than 150): every
+design tried, its config overrides and its scores (designs run earlier into
+the same files are kept). Runs are kept: a re-run resumes.
 """
 import argparse
+import json
 import os.path as osp
 import sys
 from typing import Dict, List
@@ -44,7 +46,9 @@ def mam(**changes) -> List[str]:
 RELU_NORM = dict(relu=True, normalise=True)
 BAND = dict(bg_threshold=0.1, fg_threshold=0.4)
 LOW = dict(bg_threshold=0.05, fg_threshold=0.4)
-RAMP = dict(warmup_iters=150)
+SCALE_ONE_BN = 'model.train_cfg.mam_bn_stats=False'
+ITERS = 150  # the ablation's stage
+RAMP = dict(warmup_iters=ITERS)
 # name: (variant config configs/synthetic/<variant>_r18_synthetic.py, its
 # --cfg-options); in the order tried
 DESIGNS = {
@@ -78,6 +82,24 @@ DESIGNS = {
     'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1': (
         'rcm_mam', rcm(loss_weight=0.1, **LOW) +
         mam(**RELU_NORM, loss_weight=0.1)),
+    # RCM's foreground near the seed thresholds too: more of each object's
+    # body is pulled to its class prototype, not ignored
+    'rcm 0.1, ignore band 0.05-0.2': (
+        'rcm', rcm(loss_weight=0.1, bg_threshold=0.05, fg_threshold=0.2)),
+    'rcm 0.1, ignore band 0.05-0.1': (
+        'rcm', rcm(loss_weight=0.1, bg_threshold=0.05, fg_threshold=0.1)),
+    # a lighter MAM, against its cost on data seed 1 (alone and with RCM)
+    'mam relu-norm 0.03': ('mam', mam(**RELU_NORM, loss_weight=0.03)),
+    'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.03': (
+        'rcm_mam', rcm(loss_weight=0.1, **LOW) +
+        mam(**RELU_NORM, loss_weight=0.03)),
+    # MAM's rescaled MainNet passes leave BatchNorm's running statistics
+    # (which SupportNet copies and inference uses) to the scale-1 pass
+    'mam relu-norm 0.1, BN stats scale 1': (
+        'mam', mam(**RELU_NORM, loss_weight=0.1) + [SCALE_ONE_BN]),
+    'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, BN stats scale 1': (
+        'rcm_mam', rcm(loss_weight=0.1, **LOW) +
+        mam(**RELU_NORM, loss_weight=0.1) + [SCALE_ONE_BN]),
 }
 
 
@@ -88,10 +110,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--designs', nargs='+', default=list(DESIGNS),
                         choices=DESIGNS)
     parser.add_argument('--warmup-iters', type=int, default=1500)
-    parser.add_argument('--iters', type=int, default=150)
+    parser.add_argument('--iters', type=int, default=ITERS,
+                        help='iterations of each design after warm-up')
     args = parser.parse_args()
     args.quick, args.stage2 = False, None  # no CI size, no stage 2
     return args
+
+
+def suffix(iters: int) -> str:
+    """Run and file name suffix of a stage length other than the
+    ablation's."""
+    return '' if iters == ITERS else f'_{iters}iters'
 
 
 def explore(ablation: Ablation, data_seed: int,
@@ -102,7 +131,8 @@ def explore(ablation: Ablation, data_seed: int,
     for name in names:
         variant, options = DESIGNS[name]
         config, checkpoint, work_dir = ablation.continue_from(
-            warm, f'explore{list(DESIGNS).index(name)}', variant, options)
+            warm, f'explore{list(DESIGNS).index(name)}' +
+            suffix(ablation.args.iters), variant, options)
         val = ablation.test_val(config, checkpoint, work_dir,
                                 ablation.data_options())
         rows.append(dict(
@@ -113,10 +143,23 @@ def explore(ablation: Ablation, data_seed: int,
     return rows
 
 
-def report(rows: List[Dict], data_seed: int, work_dir: str) -> None:
-    out = osp.join(work_dir, f'explore_data{data_seed}')
-    dump_json(dict(split='val', data_seed=data_seed, designs=rows),
-              out + '.json')
+def merge(rows: List[Dict], path: str) -> List[Dict]:
+    """``rows`` plus the other designs' rows already in ``path``, in the
+    order of ``DESIGNS``."""
+    by_name = {}
+    if osp.exists(path):
+        with open(path) as f:
+            by_name = {r['design']: r for r in json.load(f)['designs']}
+    by_name.update({r['design']: r for r in rows})
+    return [by_name[name] for name in DESIGNS if name in by_name]
+
+
+def report(rows: List[Dict], data_seed: int, iters: int,
+           work_dir: str) -> None:
+    out = osp.join(work_dir, f'explore_data{data_seed}{suffix(iters)}')
+    rows = merge(rows, out + '.json')
+    dump_json(dict(split='val', data_seed=data_seed, iters=iters,
+                   designs=rows), out + '.json')
     lines = ['| design | val seed mIoU | threshold | mAP | s/iter |',
              '|---|---|---|---|---|'] + [
         f"| {r['design']} | {r['val_mIoU']:.2f} | {r['threshold']:g} | "
@@ -131,7 +174,7 @@ def main() -> None:
     args = parse_args()
     ablation = Ablation(args)
     report(explore(ablation, args.data_seed, args.designs), args.data_seed,
-           ablation.work_dir)
+           args.iters, ablation.work_dir)
 
 
 if __name__ == '__main__':
