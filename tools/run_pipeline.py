@@ -2,7 +2,7 @@
 
     python tools/run_pipeline.py [--data-root DIR] [--work-dir DIR]
         [--stage1-configs CAM_CFG RCM_MAM_CFG] [--stage2-config CFG]
-        [--gpus N]
+        [--gpus N] [--crf]
 
 Stages, each a call of the project's tools and each skipped when its
 output exists (a killed pipeline re-run resumes; training resumes from its
@@ -17,16 +17,17 @@ that no longer match:
    from the previous one's checkpoint (the paper's staging: plain CAM, then
    RCM + MAM);
 3. CAM mIoU: tools/test.py of the last stage-1 checkpoint on ``val``
-   (background threshold sweep, without and with dense CRF), then on
-   ``train`` at ``val``'s choice (CRF or not, and the threshold: whichever
-   is best on val), which the pseudo masks use too;
+   (background threshold sweep; after dense CRF too with ``--crf``), then
+   on ``train`` at ``val``'s best background threshold (the best after CRF
+   with ``--crf``), which the pseudo masks use too;
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
-   WORK_DIR/pseudo_masks) and their mIoU;
+   WORK_DIR/pseudo_masks; dense CRF as the stage-1 config's
+   PseudoLabelHook says, or with ``--crf``) and their mIoU;
 5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
 6. test: tools/test.py of the stage-2 model on val.
 
 The summary table (stage, mIoU, time) is printed and written to
-WORK_DIR/summary.{json,md} (the JSON also holds val's choices), with
+WORK_DIR/summary.{json,md} (the JSON also holds the chosen threshold), with
 WORK_DIR/losses.png (training losses) and the CAM overlays in
 WORK_DIR/stage1_*/cam_overlays.
 """
@@ -77,6 +78,11 @@ def parse_args() -> argparse.Namespace:
                         'tool run, e.g. model.test_cfg.flip=False')
     parser.add_argument('--stage2-cfg-options', nargs='+', default=[],
                         help='extra KEY=VALUE options for stage 2')
+    parser.add_argument(
+        '--crf', action='store_true',
+        help='pseudo masks refined by dense CRF, their background threshold '
+        "chosen on val after CRF (default: as the stage-1 config's "
+        'PseudoLabelHook, the threshold chosen on val without CRF)')
     return parser.parse_args()
 
 
@@ -87,7 +93,7 @@ class Pipeline:
         self.args = args
         self.work_dir = osp.abspath(args.work_dir)
         self.rows: List[Dict] = []
-        self.choices: Dict = {}  # what val chose for the pseudo masks
+        self.threshold = None  # the background threshold val chose
         self.root = ''
         # where the tools' output goes (None: this terminal) and what they
         # get added to their environment
@@ -209,16 +215,16 @@ class Pipeline:
 
     def pseudo_labels(self, config: str, checkpoint: str, work_dir: str,
                       options: List[str], crf: bool) -> float:
-        """Pseudo masks of train_aug (dense CRF or not) unless done; their
-        mIoU on train."""
+        """Pseudo masks of train_aug unless done (with dense CRF, or as the
+        config says); their mIoU on train."""
         summary = osp.join(work_dir, 'pseudo_labels.json')
-        flag = '--crf' if crf else '--no-crf'
+        flag = ['--crf'] if crf else []
         self.claim(work_dir, 'make_pseudo_labels',
-                   [config, checkpoint, flag, *options],
+                   [config, checkpoint, *flag, *options],
                    osp.isdir(osp.join(work_dir, 'pseudo_labels')))
         if not osp.isfile(summary):
             self.tool('make_pseudo_labels', [config, checkpoint],
-                      ['--work-dir', work_dir, flag, '--cfg-options',
+                      ['--work-dir', work_dir, *flag, '--cfg-options',
                        *options], gpus=self.args.gpus)
         with open(summary) as f:
             return json.load(f)['mIoU']
@@ -229,32 +235,48 @@ class Pipeline:
             self.rows.append(dict(stage=stage, mIoU=metrics[key], seconds=0))
 
     def run(self) -> None:
-        args = self.args
         os.makedirs(self.work_dir, exist_ok=True)
         self.stage('data', self.make_data)
+        options = self.data_options() + list(self.args.cfg_options)
+        config, checkpoint, train_dirs = self.train_stage1(options)
+        masks = self.pseudo_masks(config, checkpoint, train_dirs[-1],
+                                  options)
+        train_dirs.append(self.train_stage2(masks))
+        self.report(train_dirs)
+
+    def train_stage1(self, options: List[str]) -> tuple:
+        """Train each stage-1 config in turn, each from the previous one's
+        checkpoint (the paper's staging).
+
+        Returns:
+            tuple: The last config, its checkpoint, every work dir.
+        """
         checkpoint, train_dirs = None, []
-        options = self.data_options() + list(args.cfg_options)
-        for i, config in enumerate(args.stage1_configs):
+        for i, config in enumerate(self.args.stage1_configs):
             name = osp.splitext(osp.basename(config))[0]
             train_dirs.append(osp.join(self.work_dir, f'stage1_{i}_{name}'))
-            # each stage starts from the previous one's checkpoint
             start = [f'load_from={checkpoint}'] if checkpoint else []
             checkpoint = self.stage(
                 f'train {name}',
                 lambda: self.train(config, train_dirs[-1], options + start))
-        cam_dir = train_dirs[-1]
+        return config, checkpoint, train_dirs
+
+    def pseudo_masks(self, config: str, checkpoint: str, cam_dir: str,
+                     options: List[str]) -> str:
+        """Seed mIoU on val, where the background threshold is chosen (after
+        CRF with ``--crf``), then on train at that threshold, and the pseudo
+        masks of train_aug; the masks' folder."""
+        crf = self.args.crf
         val = self.stage(
             'CAM (seed) mIoU on val, best threshold',
-            lambda: self.test_val(config, checkpoint, cam_dir, options,
-                                  crf=True),
+            lambda: self.test_val(config, checkpoint, cam_dir, options, crf),
             lambda metrics: metrics['cam/oracle_mIoU'])
         self.add_crf_row('CAM + CRF mIoU on val, best threshold', val,
                          'cam/crf_oracle_mIoU')
-        # CRF or not and the background threshold: chosen on val, applied
-        # to train and to the pseudo masks
-        self.choices = choose_on_val(val)
-        threshold = self.choices['bg_threshold']
-        options.append(f'model.test_cfg.bg_threshold={threshold}')
+        threshold = val['cam/crf_oracle_threshold' if crf else
+                        'cam/oracle_threshold']
+        self.threshold = threshold
+        options = options + [f'model.test_cfg.bg_threshold={threshold}']
         cam = self.stage(
             f'CAM (seed) mIoU on train at threshold {threshold:g}',
             lambda: self.test(config, checkpoint,
@@ -266,25 +288,27 @@ class Pipeline:
         # not the masks of the training's PseudoLabelHook: those are at the
         # config's threshold
         masks_dir = osp.join(self.work_dir, 'pseudo_masks')
-        crf = self.choices['crf']
-        self.stage(f'pseudo masks mIoU on train ({"" if crf else "no "}CRF)',
+        self.stage('pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
                    lambda: self.pseudo_labels(config, checkpoint, masks_dir,
                                               options, crf), float)
-        stage2_dir = osp.join(self.work_dir, 'stage2')
-        train_dirs.append(stage2_dir)
+        return osp.join(masks_dir, 'pseudo_labels')
+
+    def train_stage2(self, masks: str) -> str:
+        """DeepLabV3 on the pseudo masks, tested on val; its work dir."""
+        config = self.args.stage2_config
+        work_dir = osp.join(self.work_dir, 'stage2')
         options = self.data_options() + [
-            'train_dataloader.dataset.data_prefix.seg_map_path=' +
-            osp.join(masks_dir, 'pseudo_labels')
-        ] + list(args.stage2_cfg_options)
+            f'train_dataloader.dataset.data_prefix.seg_map_path={masks}'
+        ] + list(self.args.stage2_cfg_options)
         checkpoint = self.stage(
             'train stage 2 (DeepLabV3)',
-            lambda: self.train(args.stage2_config, stage2_dir, options))
+            lambda: self.train(config, work_dir, options))
         self.stage(
             'stage 2 mIoU on val',
-            lambda: self.test(args.stage2_config, checkpoint,
-                              osp.join(stage2_dir, 'test'), options),
+            lambda: self.test(config, checkpoint,
+                              osp.join(work_dir, 'test'), options),
             lambda metrics: metrics['mIoU'])
-        self.report(train_dirs)
+        return work_dir
 
     def report(self, train_dirs: List[str]) -> None:
         """Print and save the summary table and the loss plot."""
@@ -297,20 +321,12 @@ class Pipeline:
         table = '\n'.join(lines)
         print('\n' + table)
         dump_json(dict(rows=self.rows, total_seconds=total,
-                       chosen_on_val=self.choices),
+                       bg_threshold=self.threshold, crf=self.args.crf),
                   osp.join(self.work_dir, 'summary.json'))
         atomic_write(osp.join(self.work_dir, 'summary.md'),
                      lambda tmp: open(tmp, 'w').write(table + '\n'))
         plot_losses(train_dirs, osp.join(self.work_dir, 'losses.png'))
         print(f'\nSummary, loss plot and CAM overlays in {self.work_dir}')
-
-
-def choose_on_val(val: dict) -> Dict:
-    """Dense CRF or not, and the background threshold: whichever scores the
-    best CAM mIoU on val (``val``: tools/test.py's metrics there)."""
-    crf = val.get('cam/crf_oracle_mIoU', -1.0) > val['cam/oracle_mIoU']
-    key = 'cam/crf_oracle_threshold' if crf else 'cam/oracle_threshold'
-    return dict(crf=crf, bg_threshold=val[key])
 
 
 def plot_losses(train_dirs: List[str], path: str) -> None:
