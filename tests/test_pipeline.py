@@ -29,7 +29,8 @@ def pipeline(voc_root, work_dir, *flags, options=(),
 @pytest.mark.slow
 def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     work = tmp_path / 'pipe'
-    pipeline(voc_root, work)
+    result = pipeline(voc_root, work)
+    assert 'No artists with labels' not in result.stderr  # no empty panel
     summary = json.load(open(work / 'summary.json'))
     rows = {r['stage']: r for r in summary['rows']}
     assert list(rows)[0] == 'data' and 'train stage 2 (DeepLabV3)' in rows

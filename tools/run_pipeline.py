@@ -341,7 +341,8 @@ def plot_losses(train_dirs: List[str], path: str) -> None:
         logs = sorted(glob.glob(f'{work_dir}/*/vis_data/scalars.json'))
         rows = [json.loads(line) for log in logs for line in open(log)
                 if '"loss' in line]
-        keys = sorted({k for r in rows for k in r if k.startswith('loss_')})
+        # loss_cls, loss_rcm, ...; mmseg's decode.loss_ce, aux.loss_ce
+        keys = sorted({k for r in rows for k in r if 'loss_' in k})
         for key in keys:
             ax.plot([r['iter'] for r in rows if key in r],
                     [r[key] for r in rows if key in r], label=key)
