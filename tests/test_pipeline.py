@@ -94,3 +94,26 @@ def test_pipeline_crf_threshold_is_chosen_after_crf(tmp_path, voc_root):
         rows['CAM + CRF mIoU on train'], abs=0.01)
     masks = json.load(open(work / 'pseudo_masks' / 'pseudo_labels.json'))
     assert masks['crf']
+
+
+def test_claims_from_threads(tmp_path):
+    """The ablation runs pipelines in threads; loading their configs at
+    once must not race (pkg_resources is not thread-safe)."""
+    script = f'''
+import argparse, sys
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, 'tools')
+from run_pipeline import Pipeline
+pipe = Pipeline(argparse.Namespace(work_dir={str(tmp_path)!r}, gpus=1))
+configs = ['cam', 'rcm_mam', 'deeplabv3'] * 4
+def claim(i):
+    config = f'configs/synthetic/{{configs[i]}}_r18_synthetic' + (
+        '_pseudo.py' if configs[i] == 'deeplabv3' else '.py')
+    pipe.claim(f'{str(tmp_path)}/{{i}}', 'train', [config], False)
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(claim, range(len(configs))))
+'''
+    result = subprocess.run([PYTHON, '-c', script], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list(tmp_path.glob('*/train_command.json'))) == 12

@@ -39,6 +39,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
 from contextlib import nullcontext
 from typing import Any, Callable, Dict, List, Optional
@@ -54,6 +55,7 @@ SYNTHETIC = 'configs/synthetic'
 # background thresholds scored after CRF on val (CRF is slow: a coarser
 # sweep than the test evaluator's 0.025 to 0.5)
 CRF_SWEEP = '[0.05,0.1,0.15,0.2,0.25,0.3]'
+CONFIG_LOCK = threading.Lock()
 
 
 def parse_args() -> argparse.Namespace:
@@ -128,7 +130,10 @@ class Pipeline:
         would mix runs or report stale scores.
         """
         record = osp.join(work_dir, f'{script}_command.json')
-        config = load_config(osp.join(ROOT, arguments[0])).to_dict()
+        # the ablation runs pipelines in threads, and loading a config
+        # (custom imports, pkg_resources) is not thread-safe
+        with CONFIG_LOCK:
+            config = load_config(osp.join(ROOT, arguments[0])).to_dict()
         command = dict(arguments=arguments, gpus=self.args.gpus,
                        config_sha256=hashlib.sha256(json.dumps(
                            config, sort_keys=True,
