@@ -123,9 +123,8 @@ class Ablation(Pipeline):
         val = self.test_val(config, checkpoint, work_dir, options)
         threshold = val['cam/oracle_threshold']
         at = [f'model.test_cfg.bg_threshold={threshold}']
-        train = self.test(config, checkpoint, osp.join(work_dir, 'train'),
-                          options + at +
-                          ['test_evaluator.0.crf_thresholds=None'])
+        train = self.test_train(config, checkpoint,
+                                osp.join(work_dir, 'train'), options + at)
         scores = dict(threshold=threshold, seed_mIoU=train['cam/mIoU'],
                       crf_mIoU=train['cam/crf_mIoU'])
         if stage2:

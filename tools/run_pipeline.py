@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 from contextlib import nullcontext
+from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -130,14 +131,8 @@ class Pipeline:
         would mix runs or report stale scores.
         """
         record = osp.join(work_dir, f'{script}_command.json')
-        # the ablation runs pipelines in threads, and loading a config
-        # (custom imports, pkg_resources) is not thread-safe
-        with CONFIG_LOCK:
-            config = load_config(osp.join(ROOT, arguments[0])).to_dict()
         command = dict(arguments=arguments, gpus=self.args.gpus,
-                       config_sha256=hashlib.sha256(json.dumps(
-                           config, sort_keys=True,
-                           default=str).encode()).hexdigest())
+                       config_sha256=config_sha256(arguments[0]))
         if osp.isfile(record):
             with open(record) as f:
                 if json.load(f) == command:
@@ -205,6 +200,14 @@ class Pipeline:
                 dump_json(json.load(f), out)
         with open(out) as f:
             return json.load(f)
+
+    def test_train(self, config: str, checkpoint: str, work_dir: str,
+                   options: List[str]) -> dict:
+        """CAM metrics on the config's test split (``train``) at the
+        background threshold in ``options``, CRF at that threshold only,
+        logged under ``work_dir``."""
+        return self.test(config, checkpoint, work_dir,
+                         options + ['test_evaluator.0.crf_thresholds=None'])
 
     def test_val(self, config: str, checkpoint: str, work_dir: str,
                  options: List[str], crf: bool = False) -> dict:
@@ -284,10 +287,8 @@ class Pipeline:
         options = options + [f'model.test_cfg.bg_threshold={threshold}']
         cam = self.stage(
             f'CAM (seed) mIoU on train at threshold {threshold:g}',
-            lambda: self.test(config, checkpoint,
-                              osp.join(cam_dir, 'cam_test'),
-                              options + ['test_evaluator.0.crf_thresholds='
-                                         'None']),
+            lambda: self.test_train(config, checkpoint,
+                                    osp.join(cam_dir, 'cam_test'), options),
             lambda metrics: metrics['cam/mIoU'])
         self.add_crf_row('CAM + CRF mIoU on train', cam, 'cam/crf_mIoU')
         # not the masks of the training's PseudoLabelHook: those are at the
@@ -332,6 +333,18 @@ class Pipeline:
                      lambda tmp: open(tmp, 'w').write(table + '\n'))
         plot_losses(train_dirs, osp.join(self.work_dir, 'losses.png'))
         print(f'\nSummary, loss plot and CAM overlays in {self.work_dir}')
+
+
+@lru_cache(maxsize=None)
+def config_sha256(path: str) -> str:
+    """SHA-256 of a config's content (bases merged), ``path`` relative to
+    the repository root or absolute; loaded once per path and process."""
+    # the ablation runs pipelines in threads, and loading a config (custom
+    # imports, pkg_resources) is not thread-safe
+    with CONFIG_LOCK:
+        config = load_config(osp.join(ROOT, path)).to_dict()
+    return hashlib.sha256(json.dumps(config, sort_keys=True,
+                                     default=str).encode()).hexdigest()
 
 
 def plot_losses(train_dirs: List[str], path: str) -> None:
