@@ -118,6 +118,25 @@ def test_rcm_all_ignored_gives_zero_with_graph():
     assert loss.item() == 0 and loss.requires_grad
 
 
+def test_rcm_skips_images_where_supportnet_misses_a_labelled_class():
+    labels, support_cams, support_feature = two_image_batch()
+    # image 2 is a copy of image 0; SupportNet locates A nowhere in image 1
+    labels = torch.cat([labels, labels[:1]])
+    support_cams = torch.cat([support_cams, support_cams[:, :1]], dim=1)
+    support_cams[:, 1] = -1.0
+    support_feature = torch.cat([support_feature, support_feature[:1]])
+    main_feature = support_feature.clone()
+    main_feature[1] = main_feature[1].flip(0)  # image 1 points wrong
+    args = (main_feature, support_feature, support_cams, labels)
+    # image 1 is skipped: images 0 and 2 give each other A = (1, 0) and
+    # background = (0, 1); each of their 6 pixels is right
+    skipped = RCMLoss(num_classes=2, channels=2, skip_unlocated=True)(*args)
+    assert skipped.item() == pytest.approx(math.log(1 + math.exp(-2)))
+    # as written, image 1 is all background: its A-like pixels count, wrong
+    as_written = RCMLoss(num_classes=2, channels=2)(*args)
+    assert as_written.item() > skipped.item() + 0.2
+
+
 def test_rcm_memory_remembers_last_prototypes():
     labels, support_cams, support_feature = two_image_batch()
     rcm = RCMLoss(num_classes=2, channels=2, memory_size=3)
@@ -166,3 +185,17 @@ def test_mam_label_mask_relu_and_normalise():
     assert normalised.item() == pytest.approx(0.5, abs=1e-5)  # [0,2,0,0]
     unmasked = MAMLoss(label_mask=False)(main, support, labels, 0)
     assert unmasked.item() == pytest.approx(1.5)  # two equal classes
+
+
+def test_mam_skips_classes_supportnet_locates_nowhere():
+    located = torch.tensor([[-1., 2, 0, 0]]).view(1, 1, 1, 2, 2)
+    unlocated = -torch.ones(1, 1, 1, 2, 2)
+    support = torch.cat([located, unlocated], dim=2)  # (S=1, n=1, C=2, 2, 2)
+    main = torch.zeros(1, 1, 2, 2, 2)
+    labels = torch.tensor([[1., 1.]])
+    # ReLU'd target [0, 4, 0, 0] (mean |.| 1) and 0 for the unlocated class
+    as_written = MAMLoss(relu=True)(main, support, labels, 0)
+    assert as_written.item() == pytest.approx(0.5)
+    skipped = MAMLoss(relu=True, skip_unlocated=True)(main, support, labels,
+                                                      0)
+    assert skipped.item() == pytest.approx(1.0)

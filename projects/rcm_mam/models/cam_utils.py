@@ -79,6 +79,21 @@ def max_normalise(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
     return cams / (peak + eps)
 
 
+def located(cams: Tensor) -> Tensor:
+    """Which classes have a positive score anywhere in the map.
+
+    A labelled class that SupportNet locates nowhere contradicts the image
+    label; its pseudo labels (all background) would train the class away.
+
+    Args:
+        cams (Tensor): (..., C, h, w) class scores.
+
+    Returns:
+        Tensor: (..., C) bool.
+    """
+    return cams.flatten(-2).amax(-1) > 0
+
+
 def labels_from_samples(data_samples) -> Tensor:
     """(N, C) multi-hot image labels stacked from the data samples."""
     return torch.stack([s.gt_score for s in data_samples])

@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ...utils.dist import gather_batch
-from ..cam_utils import max_normalise
+from ..cam_utils import located, max_normalise
 
 IGNORE = 255
 EXCLUDED = -1e4  # logit of an unavailable prototype (finite: NaN-free grads)
@@ -97,6 +97,11 @@ class RCMLoss(nn.Module):
         temperature (float): Scale T of the cosine logits (logits = T cos).
             Defaults to 2.
         memory_size (int): Prototypes remembered per class. Defaults to 0.
+        skip_unlocated (bool): Give no pseudo labels (so no prototypes and
+            no loss) to an image in which SupportNet locates one of its
+            labelled classes nowhere (no positive score): all its pixels
+            would be background, and the contrast would train the class
+            away. Defaults to False (METHOD.md).
         loss_weight (float): Weight of the loss. Defaults to 1.
         warmup_iters (int): Iterations over which the weight ramps up
             linearly from 0. Defaults to 0.
@@ -110,6 +115,7 @@ class RCMLoss(nn.Module):
                  bg_threshold: float = None,
                  temperature: float = 2.0,
                  memory_size: int = 0,
+                 skip_unlocated: bool = False,
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
                  loss_name: str = 'loss_rcm') -> None:
@@ -121,6 +127,7 @@ class RCMLoss(nn.Module):
         assert self.bg_threshold <= self.fg_threshold
         self.temperature = temperature
         self.memory_size = memory_size
+        self.skip_unlocated = skip_unlocated
         self.loss_weight = loss_weight
         self.warmup_iters = warmup_iters
         self._loss_name = loss_name
@@ -152,6 +159,9 @@ class RCMLoss(nn.Module):
             scores = max_normalise(F.relu(support_cams).sum(0), labels)
             pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
                                          self.fg_threshold)
+            if self.skip_unlocated:
+                missed = (labels.bool() & ~located(scores)).any(1)
+                pseudo[missed] = IGNORE
             protos = image_prototypes(
                 F.normalize(support_feature, dim=1), pseudo,
                 self.num_classes)
