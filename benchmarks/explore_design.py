@@ -29,9 +29,9 @@ from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 # METHOD.md's RCM and MAM, as written; every design states all fields, so
 # that it does not depend on the defaults of the configs
 RCM = dict(loss_weight=1.0, fg_threshold=0.3, bg_threshold=None,
-           temperature=2.0, memory_size=0, skip_unlocated=False,
+           temperature=2.0, memory_size=0, skip_missed=None,
            warmup_iters=0)
-MAM = dict(relu=False, normalise=False, skip_unlocated=False,
+MAM = dict(relu=False, normalise=False, skip_missed=None,
            loss_weight=1.0, warmup_iters=0)
 
 
@@ -102,16 +102,19 @@ DESIGNS = {
     'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, BN stats scale 1': (
         'rcm_mam', rcm(loss_weight=0.1, **LOW) +
         mam(**RELU_NORM, loss_weight=0.1) + [SCALE_ONE_BN]),
-    # no pseudo labels from a SupportNet that misses a labelled class (on
-    # data seed 1 cat and bird CAMs died: all-background pseudo labels
-    # trained them away)
-    'rcm 0.1 band 0.05-0.4, skip unlocated': (
-        'rcm', rcm(loss_weight=0.1, **LOW, skip_unlocated=True)),
-    'mam relu-norm 0.1, skip unlocated': (
-        'mam', mam(**RELU_NORM, loss_weight=0.1, skip_unlocated=True)),
-    'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unlocated': (
-        'rcm_mam', rcm(loss_weight=0.1, **LOW, skip_unlocated=True) +
-        mam(**RELU_NORM, loss_weight=0.1, skip_unlocated=True)),
+    # no RCM pseudo labels (image) and no MAM target (class) where
+    # SupportNet misses a labelled class (on data seed 1 the cat and bird
+    # CAMs died: their all-background pseudo labels trained them away)
+    **{f'{name}, skip {missed}': design(missed)
+       for missed in ('unlocated', 'unrecognised') for name, design in (
+           ('rcm 0.1 band 0.05-0.4', lambda missed: (
+               'rcm', rcm(loss_weight=0.1, **LOW, skip_missed=missed))),
+           ('mam relu-norm 0.1', lambda missed: (
+               'mam', mam(**RELU_NORM, loss_weight=0.1,
+                          skip_missed=missed))),
+           ('rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1', lambda missed: (
+               'rcm_mam', rcm(loss_weight=0.1, **LOW, skip_missed=missed) +
+               mam(**RELU_NORM, loss_weight=0.1, skip_missed=missed))))},
 }
 
 

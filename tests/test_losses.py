@@ -4,11 +4,13 @@ import math
 import pytest
 import torch
 
+from projects.rcm_mam.models.cam_utils import missed_classes
 from projects.rcm_mam.models.losses import MAMLoss, RCMLoss
 from projects.rcm_mam.models.losses.mam_loss import cosine_weights
 from projects.rcm_mam.models.losses.rcm_loss import (image_prototypes,
                                                      leave_one_out,
                                                      pixel_pseudo_labels)
+from projects.rcm_mam.utils.errors import InputError
 
 
 def test_pixel_pseudo_labels_thresholds_and_ignore_band():
@@ -130,7 +132,8 @@ def test_rcm_skips_images_where_supportnet_misses_a_labelled_class():
     args = (main_feature, support_feature, support_cams, labels)
     # image 1 is skipped: images 0 and 2 give each other A = (1, 0) and
     # background = (0, 1); each of their 6 pixels is right
-    skipped = RCMLoss(num_classes=2, channels=2, skip_unlocated=True)(*args)
+    skipped = RCMLoss(num_classes=2, channels=2, skip_missed='unlocated')(
+        *args)
     assert skipped.item() == pytest.approx(math.log(1 + math.exp(-2)))
     # as written, image 1 is all background: its A-like pixels count, wrong
     as_written = RCMLoss(num_classes=2, channels=2)(*args)
@@ -196,6 +199,21 @@ def test_mam_skips_classes_supportnet_locates_nowhere():
     # ReLU'd target [0, 4, 0, 0] (mean |.| 1) and 0 for the unlocated class
     as_written = MAMLoss(relu=True)(main, support, labels, 0)
     assert as_written.item() == pytest.approx(0.5)
-    skipped = MAMLoss(relu=True, skip_unlocated=True)(main, support, labels,
-                                                      0)
+    skipped = MAMLoss(relu=True, skip_missed='unlocated')(main, support,
+                                                          labels, 0)
     assert skipped.item() == pytest.approx(1.0)
+
+
+def test_missed_classes_unlocated_and_unrecognised():
+    # 1 image, 3 classes, 2 scales, 1 x 2 pixels; class 2 is not labelled
+    cams = torch.tensor([[[[1., -3.]], [[-1., -1.]], [[-1., -1.]]],
+                         [[[-2., 0.]], [[-1., -1.]], [[-1., -1.]]]])[:, None]
+    labels = torch.tensor([[1., 1., 0.]])
+    # class 0 has a positive pixel (located) but a negative mean (-1):
+    # unrecognised; class 1 is negative everywhere
+    assert missed_classes(cams, labels, 'unlocated').tolist() == [
+        [False, True, False]]
+    assert missed_classes(cams, labels, 'unrecognised').tolist() == [
+        [True, True, False]]
+    with pytest.raises(InputError, match='skip_missed'):
+        RCMLoss(skip_missed='dead')

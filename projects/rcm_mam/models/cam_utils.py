@@ -1,6 +1,6 @@
 """CAM operations shared by RCM, MAM and pseudo-label inference."""
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -9,6 +9,7 @@ from mmseg.models.utils import resize
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..utils.errors import InputError
 from .cam_net import CAMOutput
 
 
@@ -79,19 +80,40 @@ def max_normalise(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
     return cams / (peak + eps)
 
 
-def located(cams: Tensor) -> Tensor:
-    """Which classes have a positive score anywhere in the map.
+MISSED = ('unlocated', 'unrecognised')
 
-    A labelled class that SupportNet locates nowhere contradicts the image
-    label; its pseudo labels (all background) would train the class away.
+
+def check_missed_criterion(criterion: Optional[str], key: str) -> None:
+    """Raise a one-line error for an unknown ``skip_missed`` value."""
+    if criterion is not None and criterion not in MISSED:
+        raise InputError(f'{key}={criterion!r} is not a criterion. Fix: '
+                         f"use None, 'unlocated' or 'unrecognised'.")
+
+
+def missed_classes(support_cams: Tensor, labels: Tensor,
+                   criterion: str) -> Tensor:
+    """The labelled classes SupportNet misses in each image.
+
+    Such a class contradicts the image label, and the RCM / MAM targets
+    SupportNet gives it (background, or a CAM that is not on the object)
+    would train the class away.
 
     Args:
-        cams (Tensor): (..., C, h, w) class scores.
+        support_cams (Tensor): (S, N, C, h, w) SupportNet CAMs (raw).
+        labels (Tensor): (N, C) multi-hot image labels.
+        criterion (str): 'unlocated': no positive score at any scale and
+            pixel; 'unrecognised': the image logit (the mean score over
+            scales and pixels) is not positive, SupportNet's classifier
+            says the class is absent.
 
     Returns:
-        Tensor: (..., C) bool.
+        Tensor: (N, C) bool.
     """
-    return cams.flatten(-2).amax(-1) > 0
+    if criterion == 'unlocated':
+        found = support_cams.flatten(3).amax(dim=(0, 3)) > 0
+    else:
+        found = support_cams.mean(dim=(0, 3, 4)) > 0
+    return labels.bool() & ~found
 
 
 def labels_from_samples(data_samples) -> Tensor:

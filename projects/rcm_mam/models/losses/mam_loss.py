@@ -1,11 +1,14 @@
 """MAM: scale consistency of MainNet CAMs with a SupportNet target."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ..cam_utils import located, max_normalise
+from ..cam_utils import (check_missed_criterion, max_normalise,
+                         missed_classes)
 
 
 def cosine_weights(ref_cam: Tensor, support_cams: Tensor) -> Tensor:
@@ -42,10 +45,11 @@ class MAMLoss(nn.Module):
         weighted_mean (bool): Divide the target by the sum of the weights
             (a weighted mean, in the range of the CAMs) instead of by the
             number of scales S. Defaults to False (METHOD.md's ``/ 4``).
-        skip_unlocated (bool): Leave out the classes that SupportNet
-            locates nowhere in the image (no positive score at any scale):
-            with ``relu`` their target is 0 everywhere, which would train a
-            labelled class away. Defaults to False (METHOD.md).
+        skip_missed (str, optional): Leave out the labelled classes that
+            SupportNet misses in the image, by the criterion 'unlocated' or
+            'unrecognised' (``cam_utils.missed_classes``): their target is
+            0 or off the object, which would train the class away.
+            Defaults to None (METHOD.md).
         loss_weight (float): Weight of the loss. Defaults to 1.
         warmup_iters (int): Iterations over which the weight ramps up
             linearly from 0. Defaults to 0.
@@ -57,7 +61,7 @@ class MAMLoss(nn.Module):
                  normalise: bool = False,
                  label_mask: bool = True,
                  weighted_mean: bool = False,
-                 skip_unlocated: bool = False,
+                 skip_missed: Optional[str] = None,
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
                  loss_name: str = 'loss_mam') -> None:
@@ -66,7 +70,8 @@ class MAMLoss(nn.Module):
         self.normalise = normalise
         self.label_mask = label_mask
         self.weighted_mean = weighted_mean
-        self.skip_unlocated = skip_unlocated
+        check_missed_criterion(skip_missed, 'model.mam_loss.skip_missed')
+        self.skip_missed = skip_missed
         self.loss_weight = loss_weight
         self.warmup_iters = warmup_iters
         self._loss_name = loss_name
@@ -99,7 +104,8 @@ class MAMLoss(nn.Module):
         """
         main_cams = self._prepare(main_cams, labels)
         with torch.no_grad():
-            found = located(support_cams).any(0)
+            missed = missed_classes(support_cams, labels, self.skip_missed
+                                    ) if self.skip_missed else None
             support_cams = self._prepare(support_cams, labels)
             weights = cosine_weights(main_cams[ref_index], support_cams)
             weighted = (weights[..., None, None] * support_cams).sum(0)
@@ -108,7 +114,7 @@ class MAMLoss(nn.Module):
             target = weighted / norm
         per_class = (main_cams - target).abs().sum(0).mean(dim=(2, 3))
         mask = labels if self.label_mask else torch.ones_like(labels)
-        if self.skip_unlocated:
-            mask = mask * found
+        if self.skip_missed:
+            mask = mask * ~missed
         return self.loss_weight * (per_class * mask).sum() / mask.sum().clamp(
             min=1)

@@ -1,4 +1,6 @@
 """RCM: regional contrast of MainNet pixels against SupportNet prototypes."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -6,7 +8,8 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ...utils.dist import gather_batch
-from ..cam_utils import located, max_normalise
+from ..cam_utils import (check_missed_criterion, max_normalise,
+                         missed_classes)
 
 IGNORE = 255
 EXCLUDED = -1e4  # logit of an unavailable prototype (finite: NaN-free grads)
@@ -97,11 +100,12 @@ class RCMLoss(nn.Module):
         temperature (float): Scale T of the cosine logits (logits = T cos).
             Defaults to 2.
         memory_size (int): Prototypes remembered per class. Defaults to 0.
-        skip_unlocated (bool): Give no pseudo labels (so no prototypes and
-            no loss) to an image in which SupportNet locates one of its
-            labelled classes nowhere (no positive score): all its pixels
-            would be background, and the contrast would train the class
-            away. Defaults to False (METHOD.md).
+        skip_missed (str, optional): Give no pseudo labels (so no
+            prototypes and no loss) to an image in which SupportNet misses
+            one of its labelled classes, by the criterion 'unlocated' or
+            'unrecognised' (``cam_utils.missed_classes``): the class's
+            pixels would be labelled background, and the contrast would
+            train the class away. Defaults to None (METHOD.md).
         loss_weight (float): Weight of the loss. Defaults to 1.
         warmup_iters (int): Iterations over which the weight ramps up
             linearly from 0. Defaults to 0.
@@ -115,7 +119,7 @@ class RCMLoss(nn.Module):
                  bg_threshold: float = None,
                  temperature: float = 2.0,
                  memory_size: int = 0,
-                 skip_unlocated: bool = False,
+                 skip_missed: Optional[str] = None,
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
                  loss_name: str = 'loss_rcm') -> None:
@@ -127,7 +131,8 @@ class RCMLoss(nn.Module):
         assert self.bg_threshold <= self.fg_threshold
         self.temperature = temperature
         self.memory_size = memory_size
-        self.skip_unlocated = skip_unlocated
+        check_missed_criterion(skip_missed, 'model.rcm_loss.skip_missed')
+        self.skip_missed = skip_missed
         self.loss_weight = loss_weight
         self.warmup_iters = warmup_iters
         self._loss_name = loss_name
@@ -159,9 +164,9 @@ class RCMLoss(nn.Module):
             scores = max_normalise(F.relu(support_cams).sum(0), labels)
             pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
                                          self.fg_threshold)
-            if self.skip_unlocated:
-                missed = (labels.bool() & ~located(scores)).any(1)
-                pseudo[missed] = IGNORE
+            if self.skip_missed:
+                pseudo[missed_classes(support_cams, labels,
+                                      self.skip_missed).any(1)] = IGNORE
             protos = image_prototypes(
                 F.normalize(support_feature, dim=1), pseudo,
                 self.num_classes)
