@@ -64,6 +64,7 @@ def test_hook_writes_correct_masks(runner, voc_root):
         assert sorted(cams['keys'] + 1) == sorted(labelled)
     assert len(os.listdir(osp.join(runner.work_dir, 'cam_overlays'))) == 2
     assert summary['images'] == 12 and 0 <= summary['mIoU'] <= 100
+    assert summary['bg_threshold'] == 0.3  # the model's, as used
     assert osp.isfile(out + '.json')
 
 

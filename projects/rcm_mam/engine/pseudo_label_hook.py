@@ -101,6 +101,8 @@ class PseudoLabelHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         model.eval()
+        threshold = self.bg_threshold if self.bg_threshold is not None \
+            else model.test_cfg['bg_threshold']
         out_dir = osp.join(runner.work_dir, self.out_dir)
         dataset = self._build_dataset(runner, self.ann_file)
         rank, world_size = get_dist_info()
@@ -113,11 +115,11 @@ class PseudoLabelHook(Hook):
         print_log(f'Pseudo labels of {self.ann_file} -> {out_dir}: '
                   f'{len(todo)} to write, {len(shard) - len(todo)} already '
                   f'done (rank {rank}/{world_size}).', logger='current')
-        self._write(model, dataset, todo, out_dir, runner.work_dir,
-                    first=rank == 0)
+        self._write(model, dataset, todo, threshold, out_dir,
+                    runner.work_dir, first=rank == 0)
         barrier()
         if is_main_process() and self.eval_ann_file:
-            return self._evaluate(runner, out_dir)
+            return self._evaluate(runner, out_dir, threshold)
         return None
 
     def _build_dataset(self, runner, ann_file: str):
@@ -133,9 +135,10 @@ class PseudoLabelHook(Hook):
     def _mask_path(out_dir: str, info: dict) -> str:
         return osp.join(out_dir, info['img_name'] + '.png')
 
-    def _write(self, model, dataset, todo: List[int], out_dir: str,
-               work_dir: str, first: bool) -> None:
-        """Compute and write the masks of images ``todo``, one at a time."""
+    def _write(self, model, dataset, todo: List[int], threshold: float,
+               out_dir: str, work_dir: str, first: bool) -> None:
+        """Compute and write the masks of images ``todo``, one at a time,
+        with background below ``threshold``."""
         loader = DataLoader(Subset(dataset, todo), batch_size=1,
                             num_workers=self.num_workers,
                             collate_fn=pseudo_collate)
@@ -148,8 +151,6 @@ class PseudoLabelHook(Hook):
             with torch.no_grad():
                 sample = model.test_step(batch)[0]
             scores = sample.seg_logits.data[1:].cpu().numpy()
-            threshold = self.bg_threshold if self.bg_threshold is not None \
-                else float(sample.seg_logits.data[0, 0, 0])
             mask = threshold_mask(scores, threshold)
             keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
             image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
@@ -176,8 +177,9 @@ class PseudoLabelHook(Hook):
             print_log(f'Pseudo labels: {rate:.2f} images/s on rank 0.',
                       logger='current')
 
-    def _evaluate(self, runner, out_dir: str) -> dict:
-        """mIoU of the written masks of ``eval_ann_file`` against GT."""
+    def _evaluate(self, runner, out_dir: str, threshold: float) -> dict:
+        """mIoU of the written masks of ``eval_ann_file`` against GT
+        (``threshold``: their background threshold, recorded)."""
         dataset = self._build_dataset(runner, self.eval_ann_file)
         classes = dataset.metainfo['classes']
         stats, count = 0, 0
@@ -193,7 +195,7 @@ class PseudoLabelHook(Hook):
         ious = class_iou(stats) * 100
         summary = dict(
             split=self.eval_ann_file, images=count,
-            crf=self.crf is not None, bg_threshold=self.bg_threshold,
+            crf=self.crf is not None, bg_threshold=threshold,
             mIoU=round(float(np.nanmean(ious)), 2),
             per_class_IoU={
                 c: round(float(v), 2)
