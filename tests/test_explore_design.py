@@ -16,7 +16,7 @@ from explore_design import DESIGNS  # noqa: E402
 
 from projects.rcm_mam.utils.cli import add_runner_args, load_config  # noqa
 
-CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1'
+CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'
 
 
 def design_config(name: str):
