@@ -36,7 +36,8 @@ model = dict(
     # RCM and MAM as benchmarks/explore_design.py chose them on the held-out
     # split (README, "Results"). METHOD.md as written: RCM loss_weight=1.0,
     # fg_threshold=0.3, bg_threshold=None (no ignore band); MAM relu=False,
-    # normalise=False, loss_weight=1.0: it lowered the synthetic seed mIoU.
+    # normalise=False, loss_weight=1.0; both skip_missed=None: it lowered
+    # the synthetic seed mIoU.
     rcm_loss=dict(
         type='RCMLoss',
         fg_threshold=0.4,
