@@ -87,7 +87,7 @@ def check_missed_criterion(criterion: Optional[str], key: str) -> None:
     """Raise a one-line error for an unknown ``skip_missed`` value."""
     if criterion is not None and criterion not in MISSED:
         raise InputError(f'{key}={criterion!r} is not a criterion. Fix: '
-                         f"use None, 'unlocated' or 'unrecognised'.")
+                         "use None, 'unlocated' or 'unrecognised'.")
 
 
 def missed_classes(support_cams: Tensor, labels: Tensor,
