@@ -12,12 +12,17 @@ from typing import Callable, Optional
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
+from mmengine.utils import import_modules_from_strings
 
 from .errors import InputError
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config file and merge the ``--cfg-options`` into it."""
+    """Read a config file and merge the ``--cfg-options`` into it.
+
+    ``Config.fromfile`` imports the file's ``custom_imports``; those set by
+    ``--cfg-options`` are imported here (MMEngine would ignore them).
+    """
     if not osp.isfile(path):
         raise InputError(f'{path}: config file not found. Fix: pass a path '
                          'like configs/synthetic/rcm_mam_r18_synthetic.py.')
@@ -31,6 +36,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
                              'the config (python -c "from mmengine import '
                              'Config; print(Config.fromfile(CONFIG).pretty_'
                              'text)").')
+        if any(key.split('.')[0] == 'custom_imports' for key in cfg_options):
+            import_modules_from_strings(**cfg.custom_imports)
     return cfg
 
 
