@@ -51,6 +51,12 @@ LOW = dict(bg_threshold=0.05, fg_threshold=0.4)
 SCALE_ONE_BN = 'model.train_cfg.mam_bn_stats=False'
 ITERS = 150  # the ablation's stage
 RAMP = dict(warmup_iters=ITERS)
+# a diagnostic, not a method (benchmarks/gt_labels.py): RCM's pixel labels
+# from the ground-truth masks of train_aug instead of SupportNet's CAMs
+GT_LABELS = [
+    'custom_imports.imports=[projects.rcm_mam,benchmarks.gt_labels]',
+    'model.type=GTLabelCAMNet', 'model.train_cfg.support_scales=[1.0]',
+    'train_dataloader.dataset.pipeline.0.type=LoadImageAndGT']
 
 
 def skipping(missed: str) -> Dict[str, Tuple[str, List[str]]]:
@@ -122,6 +128,11 @@ DESIGNS = {
         mam(**RELU_NORM, loss_weight=0.1) + [SCALE_ONE_BN]),
     **skipping('unlocated'),
     **skipping('unrecognised'),
+    # how far RCM could lift the CAM if its pixel labels were right
+    'rcm 0.1 band 0.05-0.4, ground-truth labels': (
+        'rcm', rcm(loss_weight=0.1, **LOW) + GT_LABELS),
+    'rcm 1 band 0.05-0.4, ground-truth labels': (
+        'rcm', rcm(loss_weight=1.0, **LOW) + GT_LABELS),
 }
 
 

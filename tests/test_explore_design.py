@@ -5,7 +5,8 @@ import os.path as osp
 import sys
 
 import pytest
-from mmseg.registry import MODELS
+import torch
+from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
 
 from conftest import ROOT
@@ -13,10 +14,15 @@ from conftest import ROOT
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
 from explore_design import DESIGNS  # noqa: E402
+from benchmarks.gt_labels import IGNORE, class_fractions  # noqa: E402
 
+from projects.rcm_mam.models.cam_utils import max_normalise  # noqa: E402
+from projects.rcm_mam.models.losses.rcm_loss import \
+    pixel_pseudo_labels  # noqa: E402
 from projects.rcm_mam.utils.cli import add_runner_args, load_config  # noqa
 
 CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'
+GT_DESIGN = 'rcm 0.1 band 0.05-0.4, ground-truth labels'
 
 
 def design_config(name: str):
@@ -48,3 +54,40 @@ def test_chosen_design_is_the_config_default():
     voc = load_config(osp.join(ROOT, 'configs', 'rcm_mam_r50_voc.py')).model
     assert voc.rcm_loss == default.rcm_loss
     assert voc.mam_loss == default.mam_loss
+
+
+def test_ground_truth_fractions_give_rcm_the_ground_truth():
+    masks = torch.tensor([[[0, 0, 1, 1],
+                           [0, 0, 1, 1],
+                           [2, 2, IGNORE, 1],
+                           [2, 2, 0, 0]]])
+    fractions = class_fractions(masks, num_classes=2, size=(2, 2))
+    assert torch.allclose(fractions, torch.tensor(
+        [[[[0, 1], [0, 0.25]], [[0, 0], [1, 0]]]]))
+    # a cell a quarter covered falls in RCM's ignore band (0.05-0.4)
+    labels = pixel_pseudo_labels(
+        max_normalise(fractions, torch.ones(1, 2)), 0.05, 0.4)
+    assert labels.tolist() == [[[0, 1], [2, IGNORE]]]
+
+
+def test_ground_truth_design_trains_on_the_masks(voc_root):
+    register_all_modules()
+    cfg = design_config(GT_DESIGN)
+    cfg.train_dataloader.dataset.data_root = voc_root
+    packed = DATASETS.build(cfg.train_dataloader.dataset)[0]
+    sample = packed['data_samples']
+    assert sample.gt_sem_seg.shape == packed['inputs'].shape[-2:]
+    model = MODELS.build(cfg.model)
+    model.reset_support_net()
+    images = packed['inputs'][None].float()
+    model._masks = sample.gt_sem_seg.data
+    (support, ) = model._support_forward(images, (5, 5))
+    assert torch.equal(support.cam, class_fractions(
+        sample.gt_sem_seg.data, 20, (5, 5)))
+
+
+def test_custom_imports_from_cfg_options_are_imported(monkeypatch):
+    monkeypatch.delitem(sys.modules, 'colorsys', raising=False)
+    load_config(osp.join(ROOT, 'configs', 'synthetic', 'cam_r18_synthetic.py'),
+                {'custom_imports.imports': ['colorsys']})
+    assert 'colorsys' in sys.modules
