@@ -51,12 +51,14 @@ LOW = dict(bg_threshold=0.05, fg_threshold=0.4)
 SCALE_ONE_BN = 'model.train_cfg.mam_bn_stats=False'
 ITERS = 150  # the ablation's stage
 RAMP = dict(warmup_iters=ITERS)
-# a diagnostic, not a method (benchmarks/gt_labels.py): RCM's pixel labels
-# from the ground-truth masks of train_aug instead of SupportNet's CAMs
+# RCM's pixel labels from other sources than SupportNet's CAMs
+# (benchmarks/rcm_labels.py): the ground-truth masks of train_aug (a
+# diagnostic, not a method) and SupportNet's CAM refined by dense CRF
+LABELS = 'custom_imports.imports=[projects.rcm_mam,benchmarks.rcm_labels]'
 GT_LABELS = [
-    'custom_imports.imports=[projects.rcm_mam,benchmarks.gt_labels]',
-    'model.type=GTLabelCAMNet', 'model.train_cfg.support_scales=[1.0]',
+    LABELS, 'model.type=GTLabelCAMNet', 'model.train_cfg.support_scales=[1.0]',
     'train_dataloader.dataset.pipeline.0.type=LoadImageAndGT']
+CRF_LABELS = [LABELS, 'model.type=CRFLabelCAMNet']
 
 
 def skipping(missed: str) -> Dict[str, Tuple[str, List[str]]]:
@@ -133,6 +135,11 @@ DESIGNS = {
         'rcm', rcm(loss_weight=0.1, **LOW) + GT_LABELS),
     'rcm 1 band 0.05-0.4, ground-truth labels': (
         'rcm', rcm(loss_weight=1.0, **LOW) + GT_LABELS),
+    # better labels without ground truth: SupportNet's CAM after dense CRF
+    'rcm 0.1 band 0.05-0.4, CRF labels': (
+        'rcm', rcm(loss_weight=0.1, **LOW) + CRF_LABELS),
+    'rcm 1 band 0.05-0.4, CRF labels': (
+        'rcm', rcm(loss_weight=1.0, **LOW) + CRF_LABELS),
 }
 
 

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
 
@@ -14,8 +15,9 @@ from conftest import ROOT
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
 from explore_design import DESIGNS  # noqa: E402
-from benchmarks.gt_labels import IGNORE, class_fractions  # noqa: E402
+from benchmarks.rcm_labels import IGNORE, class_fractions  # noqa: E402
 
+from projects.rcm_mam.models import MainSupportCAMNet  # noqa: E402
 from projects.rcm_mam.models.cam_utils import max_normalise  # noqa: E402
 from projects.rcm_mam.models.losses.rcm_loss import \
     pixel_pseudo_labels  # noqa: E402
@@ -80,7 +82,7 @@ def test_ground_truth_design_trains_on_the_masks(voc_root):
     model = MODELS.build(cfg.model)
     model.reset_support_net()
     images = packed['inputs'][None].float()
-    model._masks = sample.gt_sem_seg.data
+    model._samples = [sample]
     (support, ) = model._support_forward(images, (5, 5))
     assert torch.equal(support.cam, class_fractions(
         sample.gt_sem_seg.data, 20, (5, 5)))
@@ -91,3 +93,24 @@ def test_custom_imports_from_cfg_options_are_imported(monkeypatch):
     load_config(osp.join(ROOT, 'configs', 'synthetic', 'cam_r18_synthetic.py'),
                 {'custom_imports.imports': ['colorsys']})
     assert 'colorsys' in sys.modules
+
+
+def test_crf_design_labels_come_from_the_image_classes(voc_root):
+    register_all_modules()
+    cfg = design_config('rcm 0.1 band 0.05-0.4, CRF labels')
+    cfg.train_dataloader.dataset.data_root = voc_root
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model = MODELS.build(cfg.model)
+    model.reset_support_net()
+    batch = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]),
+                                    training=True)
+    model._samples = batch['data_samples']
+    inputs = batch['inputs']
+    outputs = MainSupportCAMNet._support_forward(model, inputs, (10, 10))
+    masks = model.label_masks(inputs, outputs)
+    assert masks.shape == (2, *inputs.shape[-2:])
+    for mask, sample in zip(masks, batch['data_samples']):
+        allowed = {0, *(sample.gt_score.nonzero()[:, 0] + 1).tolist()}
+        assert set(mask.unique().tolist()) <= allowed
+    support = model._support_forward(inputs, (10, 10))[0]
+    assert torch.equal(support.cam, class_fractions(masks, 20, (10, 10)))
