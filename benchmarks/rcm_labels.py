@@ -73,6 +73,8 @@ class GTLabelCAMNet(MainSupportCAMNet):
     the RCM variant with ``train_cfg.support_scales=[1.0]``."""
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """The losses; the batch's samples are kept for
+        :meth:`label_masks`."""
         self._samples = data_samples
         return super().loss(inputs, data_samples)
 
