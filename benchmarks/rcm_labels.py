@@ -29,9 +29,8 @@ from projects.rcm_mam.datasets.transforms import (LoadVerifiedAnnotations,
 from projects.rcm_mam.models import CAMOutput, MainSupportCAMNet
 from projects.rcm_mam.models.cam_utils import (labels_from_samples,
                                                max_normalise)
+from projects.rcm_mam.models.losses.rcm_loss import IGNORE
 from projects.rcm_mam.models.pseudo_mask import crf_refine, threshold_mask
-
-IGNORE = 255
 
 
 @TRANSFORMS.register_module()

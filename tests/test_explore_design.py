@@ -1,5 +1,7 @@
 """The design-space exploration: every design builds, the chosen one is the
-default of the configs."""
+default of the configs, the RCM label diagnostics give RCM the labels they
+say, and the tools import ``custom_imports`` given as ``--cfg-options``
+(which those diagnostics rely on)."""
 import argparse
 import os.path as osp
 import sys
