@@ -27,9 +27,9 @@ from torch import Tensor
 from projects.rcm_mam.datasets.transforms import (LoadVerifiedAnnotations,
                                                   LoadVerifiedImageFromFile)
 from projects.rcm_mam.models import CAMOutput, MainSupportCAMNet
-from projects.rcm_mam.models.cam_utils import (labels_from_samples,
-                                               max_normalise)
-from projects.rcm_mam.models.losses.rcm_loss import IGNORE
+from projects.rcm_mam.models.cam_utils import labels_from_samples
+from projects.rcm_mam.models.losses.rcm_loss import (support_scores,
+                                                     valid_one_hot)
 from projects.rcm_mam.models.pseudo_mask import crf_refine, threshold_mask
 
 
@@ -57,9 +57,7 @@ def class_fractions(masks: Tensor, num_classes: int,
         normalisation and thresholds give the masks at feature resolution,
         boundary cells in the ignore band.
     """
-    valid = masks != IGNORE
-    one_hot = F.one_hot(masks.masked_fill(~valid, 0).long(),
-                        num_classes + 1) * valid[..., None]
+    one_hot = valid_one_hot(masks, num_classes + 1)
     one_hot = one_hot.permute(0, 3, 1, 2)[:, 1:].float()
     return F.adaptive_avg_pool2d(one_hot, size)
 
@@ -102,9 +100,9 @@ class CRFLabelCAMNet(GTLabelCAMNet):
     def label_masks(self, inputs: Tensor,
                     outputs: List[CAMOutput]) -> Tensor:
         labels = labels_from_samples(self._samples)
-        scores = resize(max_normalise(
-            F.relu(torch.stack([out.cam for out in outputs])).sum(0),
-            labels), size=inputs.shape[-2:], mode='bilinear')
+        scores = resize(
+            support_scores(torch.stack([out.cam for out in outputs]), labels),
+            size=inputs.shape[-2:], mode='bilinear')
         preprocessor = self.data_preprocessor
         images = (inputs * preprocessor.std + preprocessor.mean).clamp(
             0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()

@@ -17,12 +17,12 @@ from conftest import ROOT
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
 from explore_design import DESIGNS  # noqa: E402
-from benchmarks.rcm_labels import IGNORE, class_fractions  # noqa: E402
+from benchmarks.rcm_labels import class_fractions  # noqa: E402
 
 from projects.rcm_mam.models import MainSupportCAMNet  # noqa: E402
 from projects.rcm_mam.models.cam_utils import max_normalise  # noqa: E402
-from projects.rcm_mam.models.losses.rcm_loss import \
-    pixel_pseudo_labels  # noqa: E402
+from projects.rcm_mam.models.losses.rcm_loss import (  # noqa: E402
+    IGNORE, pixel_pseudo_labels)
 from projects.rcm_mam.utils.cli import add_runner_args, load_config  # noqa
 
 CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'

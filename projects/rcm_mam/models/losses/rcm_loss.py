@@ -35,6 +35,28 @@ def pixel_pseudo_labels(scores: Tensor, bg_threshold: float,
     return labels
 
 
+def support_scores(support_cams: Tensor, labels: Tensor) -> Tensor:
+    """RCM's class scores: SupportNet's CAMs ReLU'd, summed over scales,
+    restricted to the labelled classes and max-normalised.
+
+    Args:
+        support_cams (Tensor): (S, N, C, h, w) SupportNet CAMs (raw).
+        labels (Tensor): (N, C) multi-hot image labels.
+
+    Returns:
+        Tensor: (N, C, h, w) scores in [0, 1].
+    """
+    return max_normalise(F.relu(support_cams).sum(0), labels)
+
+
+def valid_one_hot(labels: Tensor, num_classes: int) -> Tensor:
+    """(N, h, w, K) one-hot of (N, h, w) labels, all 0 where ignored (255).
+    """
+    valid = labels != IGNORE
+    one_hot = F.one_hot(labels.masked_fill(~valid, 0).long(), num_classes)
+    return one_hot * valid[..., None]
+
+
 def image_prototypes(features: Tensor, labels: Tensor,
                      num_classes: int) -> Tensor:
     """Each image's unit-norm prototype of each class (0 where absent).
@@ -47,9 +69,7 @@ def image_prototypes(features: Tensor, labels: Tensor,
     Returns:
         Tensor: (N, K, D) normalised masked sums of the features.
     """
-    valid = labels != IGNORE
-    one_hot = F.one_hot(labels.masked_fill(~valid, 0), num_classes)
-    one_hot = one_hot * valid[..., None]  # (N, h, w, K)
+    one_hot = valid_one_hot(labels, num_classes)
     sums = torch.einsum('nhwk,ndhw->nkd', one_hot.to(features), features)
     return F.normalize(sums, dim=2)
 
@@ -161,7 +181,7 @@ class RCMLoss(nn.Module):
             Tensor: Scalar loss.
         """
         with torch.no_grad():
-            scores = max_normalise(F.relu(support_cams).sum(0), labels)
+            scores = support_scores(support_cams, labels)
             pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
                                          self.fg_threshold)
             if self.skip_missed:
