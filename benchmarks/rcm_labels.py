@@ -80,7 +80,7 @@ class GTLabelCAMNet(MainSupportCAMNet):
         outputs = super()._support_forward(inputs, size)
         cams = class_fractions(self.label_masks(inputs, outputs),
                                self.main_net.classifier.out_channels, size)
-        return [CAMOutput(out.feature, cams) for out in outputs]
+        return [out._replace(cam=cams) for out in outputs]
 
     def label_masks(self, inputs: Tensor,
                     outputs: List[CAMOutput]) -> Tensor:

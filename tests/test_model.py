@@ -172,6 +172,39 @@ def test_predict_outputs(model):
         assert sample.pred_score.shape == (20, )
 
 
+def test_image_scores_average_the_inference_passes(model):
+    model.eval()
+    inputs, samples = batch(n=2, size=48)
+    with torch.no_grad():
+        out = model.predict(inputs, samples)
+        logits = torch.stack([
+            model.main_net(torch.nn.functional.interpolate(
+                image, scale_factor=scale, mode='bilinear')).cam.mean(
+                    dim=(2, 3)) for image in (inputs, inputs.flip(-1))
+            for scale in model.test_cfg['scales']
+        ]).mean(dim=0)
+    assert len(model.test_cfg['scales']) > 1 and model.test_cfg['flip']
+    torch.testing.assert_close(
+        torch.stack([s.pred_score for s in out]), logits.sigmoid())
+
+
+def test_mam_alone_runs_supportnet_on_its_images_only():
+    full, alone = build_model(), build_model(rcm_loss=None)
+    for model in (full, alone):
+        model.reset_support_net()
+        model.train()
+    seen = []
+    alone.support_net.register_forward_hook(
+        lambda module, args, out: seen.append(len(args[0])))
+    inputs, samples = batch()
+    # RCM + MAM: SupportNet on the whole batch, MAM reads half of it;
+    # MAM alone: the same loss from SupportNet on that half only
+    torch.testing.assert_close(alone.loss(inputs, samples)['loss_mam'],
+                               full.loss(inputs, samples)['loss_mam'])
+    scales = alone.train_cfg['support_scales']
+    assert seen == [len(inputs) // 2] * len(scales)
+
+
 @pytest.mark.parametrize('bn_stats', [True, False])
 def test_mam_rescaled_passes_move_bn_statistics_only_if_asked(bn_stats):
     train_cfg = dict(support_scales=(0.5, 1.0, 1.5, 2.0),

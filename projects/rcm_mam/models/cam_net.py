@@ -16,16 +16,18 @@ class CAMOutput(NamedTuple):
         feature (Tensor): (N, D, h, w) pixel features that RCM contrasts:
             the CAM feature, or the separate contrast head's output.
         cam (Tensor): (N, C, h, w) class activation maps (raw scores).
+        logits (Tensor): (N, C) image logits, the global average of ``cam``.
     """
     feature: Tensor
     cam: Tensor
+    logits: Tensor
 
 
 @MODELS.register_module()
 class CAMNet(BaseModule):
     """Backbone, 1x1 projection to a pixel feature, bias-free 1x1 classifier.
 
-    The image logits are the global average of the CAMs (``logits``).
+    The image logits are the global average of the CAMs.
 
     Args:
         backbone (dict): Backbone config; its last output map is used.
@@ -64,9 +66,4 @@ class CAMNet(BaseModule):
         cam = self.classifier(feature)
         if self.contrast_head is not None:
             feature = self.contrast_head(x)
-        return CAMOutput(feature, cam)
-
-    @staticmethod
-    def logits(cam: Tensor) -> Tensor:
-        """(N, C) image logits: global average pool of (N, C, h, w) CAMs."""
-        return cam.mean(dim=(2, 3))
+        return CAMOutput(feature, cam, cam.mean(dim=(2, 3)))

@@ -53,14 +53,14 @@ def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,
         size (tuple): (h, w) all CAMs are resized to (bilinear).
 
     Returns:
-        list[CAMOutput]: One per scale; features keep their own size.
+        list[CAMOutput]: One per scale; features keep their own size,
+        logits are those of the CAM before resizing.
     """
     outputs = []
     for scale in scales:
         out = net(rescale(images, scale))
-        cam = resize(out.cam, size=size, mode='bilinear',
-                     align_corners=False)
-        outputs.append(CAMOutput(out.feature, cam))
+        outputs.append(out._replace(cam=resize(
+            out.cam, size=size, mode='bilinear', align_corners=False)))
     return outputs
 
 

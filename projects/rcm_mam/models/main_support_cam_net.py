@@ -1,7 +1,7 @@
 """MainSupportCAMNet: a CAM network trained with RCM and MAM losses."""
 import logging
 from contextlib import nullcontext
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import get_rank
@@ -36,7 +36,8 @@ class MainSupportCAMNet(BaseSegmentor):
     classes and max-normalised per class; ``seg_logits`` holds the constant
     background score ``test_cfg.bg_threshold`` followed by the C class
     scores, ``pred_sem_seg`` their argmax, ``pred_score`` the (C,) sigmoid
-    image scores (for mmpretrain's multi-label metrics).
+    of the image logits averaged over the same scales and flips (for
+    mmpretrain's multi-label metrics).
 
     Args:
         main_net (dict): :class:`CAMNet` config.
@@ -127,13 +128,11 @@ class MainSupportCAMNet(BaseSegmentor):
         """
         labels = labels_from_samples(data_samples)
         main = self.main_net(inputs)
-        losses = dict(
-            loss_cls=self.loss_cls(CAMNet.logits(main.cam), labels))
-        if self.rcm_loss is None and self.mam_loss is None:
-            return losses
-        support = self._support_forward(inputs, main.cam.shape[-2:])
-        support_cams = torch.stack([out.cam for out in support])
+        losses = dict(loss_cls=self.loss_cls(main.logits, labels))
+        support_cams = None  # (S, N, C, h, w) once SupportNet ran
         if self.rcm_loss is not None:
+            support = self._support_forward(inputs, main.cam.shape[-2:])
+            support_cams = torch.stack([out.cam for out in support])
             scale_one = self.train_cfg['support_scales'].index(1.0)
             loss = self.rcm_loss(main.feature, support[scale_one].feature,
                                  support_cams, labels)
@@ -157,26 +156,36 @@ class MainSupportCAMNet(BaseSegmentor):
                                        self.train_cfg['support_scales'],
                                        size)
 
-    def _mam(self, inputs: Tensor, main: CAMOutput, support_cams: Tensor,
-             labels: Tensor) -> Tensor:
-        """MAM loss on every ``mam_every``-th image of the global batch."""
+    def _mam(self, inputs: Tensor, main: CAMOutput,
+             support_cams: Optional[Tensor], labels: Tensor) -> Tensor:
+        """MAM loss on every ``mam_every``-th image of the global batch.
+
+        ``support_cams`` are SupportNet's (S, N, C, h, w) CAMs of the whole
+        batch (RCM's); None: SupportNet runs on MAM's images only.
+        """
         n = len(inputs)
         every = self.train_cfg['mam_every']
         index = [i for i in range(n) if (get_rank() * n + i) % every == 0]
         if not index:
             return main.cam.sum() * 0
+        size = main.cam.shape[-2:]
+        if support_cams is None:
+            support_cams = torch.stack([
+                out.cam for out in self._support_forward(inputs[index], size)
+            ])
+        else:
+            support_cams = support_cams[:, index]
         scales = self.train_cfg['mam_scales']
         with nullcontext() if self.train_cfg.get(
                 'mam_bn_stats', True) else frozen_bn_stats(self.main_net):
             main_cams = [
                 main.cam[index] if scale == 1 else resize(
                     self.main_net(rescale(inputs[index], scale)).cam,
-                    size=main.cam.shape[-2:], mode='bilinear',
-                    align_corners=False) for scale in scales
+                    size=size, mode='bilinear', align_corners=False)
+                for scale in scales
             ]
-        return self.mam_loss(
-            torch.stack(main_cams), support_cams[:, index], labels[index],
-            scales.index(1.0))
+        return self.mam_loss(torch.stack(main_cams), support_cams,
+                             labels[index], scales.index(1.0))
 
     @staticmethod
     def _weighted(loss_module, loss: Tensor) -> Tensor:
@@ -193,7 +202,8 @@ class MainSupportCAMNet(BaseSegmentor):
         return loss
 
     # --- inference --------------------------------------------------------
-    def cam_scores(self, images: Tensor, labels: Tensor) -> Tensor:
+    def cam_scores(self, images: Tensor,
+                   labels: Tensor) -> Tuple[Tensor, Tensor]:
         """Multi-scale (+ flip) CAM scores at the input size.
 
         Args:
@@ -201,22 +211,27 @@ class MainSupportCAMNet(BaseSegmentor):
             labels (Tensor): (N, C) multi-hot image labels.
 
         Returns:
-            Tensor: (N, C, H, W) scores in [0, 1], 0 for absent classes.
+            tuple[Tensor, Tensor]: (N, C, H, W) scores in [0, 1], 0 for
+            absent classes, and the (N, C) image logits averaged over the
+            same scales and flips.
         """
         flips = (False, True) if self.test_cfg.get('flip', True) else (
             False, )
-        total = 0
+        total = logits = 0
         for flip in flips:
             x = images.flip(-1) if flip else images
             for out in multi_scale_forward(self.main_net, x,
                                            self.test_cfg['scales'],
                                            images.shape[-2:]):
                 total = total + (out.cam.flip(-1) if flip else out.cam)
-        return max_normalise(total, labels)
+                logits = logits + out.logits
+        passes = len(flips) * len(self.test_cfg['scales'])
+        return max_normalise(total, labels), logits / passes
 
-    def encode_decode(self, inputs: Tensor,
-                      batch_data_samples: SampleList) -> Tensor:
-        """(N, C + 1, H, W) background threshold and class scores.
+    def _infer(self, inputs: Tensor,
+               data_samples: SampleList) -> Tuple[Tensor, Tensor]:
+        """(N, C + 1, H, W) background threshold and class scores, and the
+        (N, C) image logits.
 
         Each image is processed at its own size (``img_shape``); the padding
         of the batch stays 0.
@@ -225,11 +240,17 @@ class MainSupportCAMNet(BaseSegmentor):
         num_classes = self.main_net.classifier.out_channels
         scores = inputs.new_zeros(n, num_classes + 1, height, width)
         scores[:, 0] = self.test_cfg['bg_threshold']
-        for i, sample in enumerate(batch_data_samples):
+        logits = inputs.new_zeros(n, num_classes)
+        for i, sample in enumerate(data_samples):
             h, w = sample.img_shape
-            scores[i:i + 1, 1:, :h, :w] = self.cam_scores(
+            scores[i:i + 1, 1:, :h, :w], logits[i:i + 1] = self.cam_scores(
                 inputs[i:i + 1, :, :h, :w], sample.gt_score[None])
-        return scores
+        return scores, logits
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_data_samples: SampleList) -> Tensor:
+        """(N, C + 1, H, W) background threshold and class scores."""
+        return self._infer(inputs, batch_data_samples)[0]
 
     def predict(self, inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
@@ -237,12 +258,10 @@ class MainSupportCAMNet(BaseSegmentor):
         if data_samples is None:
             raise InputError('CAM inference needs the image labels: give '
                              'data samples with gt_score.')
-        seg_logits = self.encode_decode(inputs, data_samples)
+        seg_logits, logits = self._infer(inputs, data_samples)
         data_samples = self.postprocess_result(seg_logits, data_samples)
-        for i, sample in enumerate(data_samples):
-            h, w = sample.img_shape
-            cam = self.main_net(inputs[i:i + 1, :, :h, :w]).cam
-            sample.pred_score = CAMNet.logits(cam)[0].sigmoid()
+        for sample, image_logits in zip(data_samples, logits):
+            sample.pred_score = image_logits.sigmoid()
         return data_samples
 
     def _forward(self, inputs: Tensor,
