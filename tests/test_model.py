@@ -172,20 +172,22 @@ def test_predict_outputs(model):
         assert sample.pred_score.shape == (20, )
 
 
-def test_image_scores_average_the_inference_passes(model):
+def test_image_scores_are_those_of_the_scale_one_pass(model):
     model.eval()
     inputs, samples = batch(n=2, size=48)
     with torch.no_grad():
         out = model.predict(inputs, samples)
-        logits = torch.stack([
-            model.main_net(torch.nn.functional.interpolate(
-                image, scale_factor=scale, mode='bilinear')).cam.mean(
-                    dim=(2, 3)) for image in (inputs, inputs.flip(-1))
-            for scale in model.test_cfg['scales']
-        ]).mean(dim=0)
-    assert len(model.test_cfg['scales']) > 1 and model.test_cfg['flip']
+        logits = model.main_net(inputs).cam.mean(dim=(2, 3))
     torch.testing.assert_close(
         torch.stack([s.pred_score for s in out]), logits.sigmoid())
+
+
+@pytest.mark.parametrize('key', ['train_cfg', 'test_cfg'])
+def test_scales_without_one_are_a_clear_error(key):
+    cfg = Config.fromfile(CONFIG).model[key]
+    cfg[next(k for k in cfg if 'scales' in k)] = (0.5, 1.5)
+    with pytest.raises(InputError, match=f'{key}.*must include 1.0'):
+        build_model(**{key: cfg})
 
 
 def test_mam_alone_runs_supportnet_on_its_images_only():

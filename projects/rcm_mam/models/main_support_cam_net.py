@@ -36,8 +36,8 @@ class MainSupportCAMNet(BaseSegmentor):
     classes and max-normalised per class; ``seg_logits`` holds the constant
     background score ``test_cfg.bg_threshold`` followed by the C class
     scores, ``pred_sem_seg`` their argmax, ``pred_score`` the (C,) sigmoid
-    of the image logits averaged over the same scales and flips (for
-    mmpretrain's multi-label metrics).
+    image scores of the scale-1 pass (for mmpretrain's multi-label
+    metrics).
 
     Args:
         main_net (dict): :class:`CAMNet` config.
@@ -53,7 +53,8 @@ class MainSupportCAMNet(BaseSegmentor):
             MAM's rescaled MainNet passes update the BatchNorm running
             statistics, which SupportNet copies and inference uses;
             default True; no effect with frozen BN).
-        test_cfg (dict): ``scales``, ``flip`` and ``bg_threshold``.
+        test_cfg (dict): ``scales`` (must include 1, whose pass gives the
+            image scores), ``flip`` and ``bg_threshold``.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -89,10 +90,12 @@ class MainSupportCAMNet(BaseSegmentor):
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self.align_corners = False  # read by postprocess_result
-        for key in ('support_scales', 'mam_scales'):
-            if 1.0 not in train_cfg[key]:
-                raise InputError(f'model.train_cfg.{key} = '
-                                 f'{train_cfg[key]} must include 1.0.')
+        for key, scales in (
+                ('train_cfg.support_scales', train_cfg['support_scales']),
+                ('train_cfg.mam_scales', train_cfg['mam_scales']),
+                ('test_cfg.scales', test_cfg['scales'])):
+            if 1.0 not in scales:
+                raise InputError(f'model.{key} = {scales} must include 1.0.')
 
     # --- SupportNet -------------------------------------------------------
     def train(self, mode: bool = True) -> 'MainSupportCAMNet':
@@ -212,21 +215,22 @@ class MainSupportCAMNet(BaseSegmentor):
 
         Returns:
             tuple[Tensor, Tensor]: (N, C, H, W) scores in [0, 1], 0 for
-            absent classes, and the (N, C) image logits averaged over the
-            same scales and flips.
+            absent classes, and the (N, C) image logits of the scale-1
+            pass without flip.
         """
         flips = (False, True) if self.test_cfg.get('flip', True) else (
             False, )
-        total = logits = 0
+        scales = self.test_cfg['scales']
+        total = 0
         for flip in flips:
             x = images.flip(-1) if flip else images
-            for out in multi_scale_forward(self.main_net, x,
-                                           self.test_cfg['scales'],
-                                           images.shape[-2:]):
+            outputs = multi_scale_forward(self.main_net, x, scales,
+                                          images.shape[-2:])
+            if not flip:
+                logits = outputs[scales.index(1.0)].logits
+            for out in outputs:
                 total = total + (out.cam.flip(-1) if flip else out.cam)
-                logits = logits + out.logits
-        passes = len(flips) * len(self.test_cfg['scales'])
-        return max_normalise(total, labels), logits / passes
+        return max_normalise(total, labels), logits
 
     def _infer(self, inputs: Tensor,
                data_samples: SampleList) -> Tuple[Tensor, Tensor]:
