@@ -11,7 +11,7 @@ same number of iterations, so that all variants get identical schedules and
 compute (the ``cam`` variant is the plain CAM trained for the same total
 iterations). The training seed drives the continued stage (data order,
 augmentation); sharing the warm-up saves a 5-minute warm-up per run (the
-full default run takes 56 minutes on 2 CPU cores, README "Results").
+full default run takes 53 minutes on 2 CPU cores, README "Results").
 Each variant is scored with the project's tools:
 
 - seed mIoU: the background threshold is the best one on the held-out
