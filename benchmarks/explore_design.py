@@ -140,6 +140,10 @@ DESIGNS = {
         'rcm', rcm(loss_weight=0.1, **LOW) + CRF_LABELS),
     'rcm 1 band 0.05-0.4, CRF labels': (
         'rcm', rcm(loss_weight=1.0, **LOW) + CRF_LABELS),
+    # the same labels with MAM, whose target is then their class fractions
+    'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, CRF labels': (
+        'rcm_mam', rcm(loss_weight=0.1, **LOW) +
+        mam(**RELU_NORM, loss_weight=0.1) + CRF_LABELS),
 }
 
 
