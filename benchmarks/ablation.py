@@ -19,9 +19,10 @@ Each variant is scored with the project's tools:
 - pseudo-mask mIoU after dense CRF on ``train`` at that threshold;
 - with ``--stage2``: the stage-2 DeepLabV3 mIoU on ``val`` (pseudo masks of
   ``train_aug`` at that threshold, with CRF), for every training seed or,
-  as it adds about 5 minutes a run on 2 CPU cores, for the training seeds
-  listed after it (its mean and std are then over fewer runs: the tables
-  give n per column);
+  as it adds about 10 minutes a run (two runs at a time on 2 CPU cores:
+  83 minutes for ``--stage2 0 1``), for the training seeds listed after it
+  (its mean and std are then over fewer runs: the tables give n per
+  column);
 - train s/iter of the variant's stage (MMEngine's logged iteration time).
 
 The data seeds run in ``--jobs`` parallel processes, each tool with its
