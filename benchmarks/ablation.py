@@ -19,10 +19,10 @@ Each variant is scored with the project's tools:
 - pseudo-mask mIoU after dense CRF on ``train`` at that threshold;
 - with ``--stage2``: the stage-2 DeepLabV3 mIoU on ``val`` (pseudo masks of
   ``train_aug`` at that threshold, with CRF), for every training seed or,
-  as it adds about 10 minutes a run (two runs at a time on 2 CPU cores:
-  83 minutes for ``--stage2 0 1``), for the training seeds listed after it
-  (its mean and std are then over fewer runs: the tables give n per
-  column);
+  as it adds about 9 minutes a run (two runs at a time on 2 CPU cores:
+  59 minutes for ``--stage2 0 1`` with the pseudo masks already made), for
+  the training seeds listed after it (its mean and std are then over fewer
+  runs: the tables give n per column);
 - train s/iter of the variant's stage (MMEngine's logged iteration time).
 
 The data seeds run in ``--jobs`` parallel processes, each tool with its
@@ -57,6 +57,7 @@ from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 SYNTHETIC = 'configs/synthetic'
 VARIANTS = ('cam', 'rcm', 'mam', 'rcm_mam')
 SCORES = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU', 's_per_iter')
+PAIRED = SCORES[:3]  # the scores paired with the cam run
 QUICK = dict(
     data=['--num-train', '8', '--num-val', '6', '--num-aug', '4'],
     options=['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False',
@@ -258,9 +259,9 @@ def mean_std(values: List[float]) -> Dict:
 
 
 def paired(rows: List[Dict]) -> Dict:
-    """Seed and CRF mIoU of each variant minus those of the ``cam`` run
-    with the same data and training seed: mean, std, and mean per data
-    seed (empty without ``cam`` runs)."""
+    """Seed, CRF and (where both runs have it) stage-2 mIoU of each variant
+    minus those of the ``cam`` run with the same data and training seed:
+    mean, std, and mean per data seed (empty without ``cam`` runs)."""
     cam = {(r['data_seed'], r['train_seed']): r for r in rows
            if r['variant'] == 'cam'}
     pairs = [(r, cam.get((r['data_seed'], r['train_seed']))) for r in rows
@@ -268,33 +269,36 @@ def paired(rows: List[Dict]) -> Dict:
     pairs = [(row, base) for row, base in pairs if base is not None]
     result = {}
     for variant in dict.fromkeys(r['variant'] for r, _ in pairs):
-        for key in ('seed_mIoU', 'crf_mIoU'):
+        for key in PAIRED:
             diffs = {}  # data seed: differences
             for row, base in pairs:
-                if row['variant'] == variant:
+                if row['variant'] == variant and key in row and key in base:
                     diffs.setdefault(row['data_seed'], []).append(
                         row[key] - base[key])
-            result.setdefault(variant, {})[key] = dict(
-                **mean_std(sum(diffs.values(), [])),
-                per_data_seed={seed: mean_std(d)['mean']
-                               for seed, d in diffs.items()})
+            if diffs:
+                result.setdefault(variant, {})[key] = dict(
+                    **mean_std(sum(diffs.values(), [])),
+                    per_data_seed={seed: mean_std(d)['mean']
+                                   for seed, d in diffs.items()})
     return result
 
 
 def paired_table(differences: Dict, table: Dict) -> str:
     """Markdown of :func:`paired`, with each variant's seed mIoU as a
     multiple of the plain CAM's."""
-    lines = ['| variant | seed mIoU x cam | seed_mIoU - cam | crf_mIoU - cam '
-             '| seed_mIoU - cam per data seed |', '|---|---|---|---|---|']
+    keys = [k for k in PAIRED if k in next(iter(differences.values()))]
+    lines = ['| variant | seed mIoU x cam | ' + ' | '.join(
+        f'{k} - cam' for k in keys) + ' | seed_mIoU - cam per data seed |',
+        '|---' * (len(keys) + 3) + '|']
     cam = table['cam']['seed_mIoU']['mean']
-    for variant, keys in differences.items():
-        seed, crf = keys['seed_mIoU'], keys['crf_mIoU']
+    for variant, diffs in differences.items():
         lines.append(
             f"| {variant} | "
-            f"{table[variant]['seed_mIoU']['mean'] / cam:.3f} | "
-            f"{seed['mean']:+.2f} ± {seed['std']:.2f} | "
-            f"{crf['mean']:+.2f} ± {crf['std']:.2f} | " + ', '.join(
-                f'{s}: {d:+.2f}' for s, d in seed['per_data_seed'].items())
+            f"{table[variant]['seed_mIoU']['mean'] / cam:.3f} | " + ''.join(
+                f"{diffs[k]['mean']:+.2f} ± {diffs[k]['std']:.2f} | "
+                for k in keys) + ', '.join(
+                f'{s}: {d:+.2f}'
+                for s, d in diffs['seed_mIoU']['per_data_seed'].items())
             + ' |')
     return '\n'.join(lines) + '\n\n(paired with the cam run of the same ' \
         'data and training seed; mean ± std over runs)\n'

@@ -54,12 +54,23 @@ def test_ablation_tables(tmp_path):
     assert paired['per_data_seed']['3'] == pytest.approx(
         sum(diffs[:2]) / 2, abs=0.01)
     assert list(report['paired_with_cam']) == ['rcm_mam']
+    # stage 2 is paired where both runs have it: training seed 1
+    cam2 = {r['data_seed']: r['stage2_mIoU'] for r in report['runs']
+            if r['variant'] == 'cam' and r['train_seed'] == 1}
+    diffs2 = [r['stage2_mIoU'] - cam2[r['data_seed']]
+              for r in report['runs']
+              if r['variant'] == 'rcm_mam' and r['train_seed'] == 1]
+    paired2 = report['paired_with_cam']['rcm_mam']['stage2_mIoU']
+    assert paired2['n'] == 2
+    assert paired2['mean'] == pytest.approx(sum(diffs2) / 2, abs=0.01)
     table = open(tmp_path / 'ablation.md').read().splitlines()
     assert table[0].startswith(
         '| variant | seed_mIoU | crf_mIoU | stage2_mIoU |')
     assert table[2].startswith('| cam | ') and table[3].startswith(
         '| rcm_mam | ')
     assert 'seed_mIoU 4, crf_mIoU 4, stage2_mIoU 2' in table[5]
-    assert table[7].startswith('| variant | seed mIoU x cam |')
+    assert table[7].startswith(
+        '| variant | seed mIoU x cam | seed_mIoU - cam | crf_mIoU - cam | '
+        'stage2_mIoU - cam | seed_mIoU - cam per data seed |')
     assert table[9].startswith(f'| rcm_mam | {ratio:.3f} | ')
     assert (tmp_path / 'ablation.png').stat().st_size > 1000

@@ -1,6 +1,9 @@
 # Stage 2 on the synthetic set, sized for a 2-core CPU: the VOC stage-2
-# config with a randomly initialised ResNetV1c-18 at output stride 16, BN
-# (SyncBN needs GPUs), 160 px crops and no test-time resize.
+# config with a randomly initialised ResNetV1c-18 at half width (32 base
+# channels) and output stride 16, BN (SyncBN needs GPUs), 160 px crops, no
+# test-time resize, and AdamW for 800 iterations, as stage 1 (README,
+# "Synthetic recipe": SGD and the full width hardly learn from random init
+# in a CPU budget).
 _base_ = '../deeplabv3_r101_voc_pseudo.py'
 data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
 pseudo_label_dir = '{{ fileDirname }}/../../work_dirs/' \
@@ -12,13 +15,15 @@ model = dict(
     pretrained=None,
     backbone=dict(
         depth=18,
+        stem_channels=32,
+        base_channels=32,
         strides=(1, 2, 2, 1),
         dilations=(1, 1, 1, 2),
         norm_cfg=norm_cfg),
     decode_head=dict(
-        in_channels=512, channels=128, dilations=(1, 6, 12, 18),
+        in_channels=256, channels=128, dilations=(1, 6, 12, 18),
         norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=256, channels=64, norm_cfg=norm_cfg))
+    auxiliary_head=dict(in_channels=128, channels=64, norm_cfg=norm_cfg))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -47,7 +52,9 @@ train_dataloader = dict(
 val_dataloader = dict(
     num_workers=2, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-max_iters = 400
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=1e-4))
+max_iters = 800
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
          by_epoch=False)
