@@ -45,23 +45,16 @@ def test_ablation_tables(tmp_path):
         assert stats['seed_mIoU']['n'] == 4
         assert stats['stage2_mIoU']['n'] == 2
     # each variant minus the cam run of the same data and training seed
-    cam = {(r['data_seed'], r['train_seed']): r['seed_mIoU']
-           for r in report['runs'] if r['variant'] == 'cam'}
-    diffs = [r['seed_mIoU'] - cam[r['data_seed'], r['train_seed']]
-             for r in report['runs'] if r['variant'] == 'rcm_mam']
+    diffs = rcm_mam_minus_cam(report['runs'], 'seed_mIoU')
     paired = report['paired_with_cam']['rcm_mam']['seed_mIoU']
     assert paired['mean'] == pytest.approx(sum(diffs) / 4, abs=0.01)
     assert paired['per_data_seed']['3'] == pytest.approx(
         sum(diffs[:2]) / 2, abs=0.01)
     assert list(report['paired_with_cam']) == ['rcm_mam']
     # stage 2 is paired where both runs have it: training seed 1
-    cam2 = {r['data_seed']: r['stage2_mIoU'] for r in report['runs']
-            if r['variant'] == 'cam' and r['train_seed'] == 1}
-    diffs2 = [r['stage2_mIoU'] - cam2[r['data_seed']]
-              for r in report['runs']
-              if r['variant'] == 'rcm_mam' and r['train_seed'] == 1]
+    diffs2 = rcm_mam_minus_cam(report['runs'], 'stage2_mIoU')
     paired2 = report['paired_with_cam']['rcm_mam']['stage2_mIoU']
-    assert paired2['n'] == 2
+    assert len(diffs2) == paired2['n'] == 2
     assert paired2['mean'] == pytest.approx(sum(diffs2) / 2, abs=0.01)
     table = open(tmp_path / 'ablation.md').read().splitlines()
     assert table[0].startswith(
@@ -74,3 +67,12 @@ def test_ablation_tables(tmp_path):
         'stage2_mIoU - cam | seed_mIoU - cam per data seed |')
     assert table[9].startswith(f'| rcm_mam | {ratio:.3f} | ')
     assert (tmp_path / 'ablation.png').stat().st_size > 1000
+
+
+def rcm_mam_minus_cam(runs: list, key: str) -> list:
+    """``key`` of each rcm_mam run minus that of the cam run with the same
+    data and training seed, for the runs that have ``key``."""
+    cam = {(r['data_seed'], r['train_seed']): r for r in runs
+           if r['variant'] == 'cam'}
+    return [r[key] - cam[r['data_seed'], r['train_seed']][key]
+            for r in runs if r['variant'] == 'rcm_mam' and key in r]
