@@ -25,18 +25,18 @@ import cv2
 import numpy as np
 
 from ..utils.file_io import atomic_write, save_label_png
+from .drawing import RGB, ellipse, eyes, jitter, polygon, rect, texture
 from .voc_image_label import VOCImageLabelDataset
 
 VOC_CLASSES = VOCImageLabelDataset.METAINFO['classes']
 # The classes drawn, as VOC names (their masks use the VOC indices).
 CLASSES = ('bird', 'bus', 'car', 'cat', 'dog', 'person')
-
-RGB = Tuple[int, int, int]
-COLOURS: Dict[str, RGB] = dict(
-    brown=(120, 80, 45), grey=(128, 128, 128), orange=(205, 125, 50),
-    black=(45, 45, 50), white=(220, 220, 215), red=(185, 40, 40),
-    blue=(50, 70, 175), silver=(170, 175, 180), yellow=(215, 185, 45),
-    green=(60, 135, 60), beige=(200, 180, 140))
+# Each class as (body shape, cue) in the vocabulary of the pretraining
+# corpus (parts_corpus.py), none of whose classes may reuse these pairs.
+SIGNATURES: Dict[str, Tuple[str, str]] = dict(
+    bird=('bird', 'beak'), bus=('box', 'windows'), car=('car', 'wheels'),
+    cat=('quadruped', 'cat_face'), dog=('quadruped', 'dog_face'),
+    person=('upright', 'face'))
 
 # Body material distribution of each class: ({texture: probability},
 # {colour: probability}). Shared textures and colours make bodies ambiguous.
@@ -55,85 +55,6 @@ BACKGROUNDS: Dict[str, Tuple[str, Tuple[str, ...]]] = dict(
     grass=('fur', ('green', )), sky=('sky', ('blue', 'white')),
     wall=('cloth', ('beige', 'grey', 'white')), road=('noise', ('grey', )),
     wood=('fur', ('brown', 'orange')), stone=('paint', ('grey', 'silver')))
-
-
-def _jitter(rng: np.random.Generator, colour: str) -> np.ndarray:
-    return np.clip(np.array(COLOURS[colour], np.float32) +
-                   rng.normal(0, 12, 3), 0, 255)
-
-
-def _noise(rng: np.random.Generator, shape: Tuple[int, int],
-           blur: float) -> np.ndarray:
-    """Smooth noise of unit standard deviation, (H, W) float32."""
-    field = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32),
-                             (0, 0), blur)
-    return field / (field.std() + 1e-6)
-
-
-def texture(rng: np.random.Generator, kind: str, colour: np.ndarray,
-            shape: Tuple[int, int]) -> np.ndarray:
-    """A material of the given kind and base colour, (H, W, 3) float32 RGB."""
-    h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    if kind == 'fur':  # streaks along a random direction
-        angle = rng.uniform(0, np.pi)
-        kernel = np.zeros((9, 9), np.float32)
-        cv2.line(kernel, (int(4 - 4 * np.cos(angle)), int(4 - 4 *
-                                                          np.sin(angle))),
-                 (int(4 + 4 * np.cos(angle)), int(4 + 4 * np.sin(angle))), 1)
-        streaks = cv2.filter2D(rng.standard_normal(shape).astype(np.float32),
-                               -1, kernel / kernel.sum())
-        shade = 25 * streaks / (streaks.std() + 1e-6) + 10 * _noise(
-            rng, shape, 6)
-    elif kind == 'feather':  # overlapping scallops
-        period = rng.uniform(5, 8)
-        shade = 18 * np.sin(xx / period) * np.cos(yy / period * 1.3) + 8 * \
-            _noise(rng, shape, 1)
-    elif kind == 'paint':  # smooth shading with a specular band
-        tilt = rng.uniform(-1, 1)
-        grad = (yy + tilt * xx) / max(h, w)
-        band = np.exp(-((grad - rng.uniform(0.2, 0.8)) * 12)**2)
-        shade = -35 * grad + 60 * band + 3 * _noise(rng, shape, 1)
-    elif kind == 'cloth':  # stripes or checks
-        period = rng.uniform(5, 10)
-        stripes = np.sign(np.sin(xx * np.pi / period))
-        if rng.random() < 0.5:
-            stripes = stripes * np.sign(np.sin(yy * np.pi / period))
-        shade = 20 * stripes + 5 * _noise(rng, shape, 1)
-    elif kind == 'sky':
-        shade = 60 * (yy / h - 0.5) + 6 * _noise(rng, shape, 8)
-    else:  # 'noise'
-        shade = 20 * _noise(rng, shape, 1)
-    return np.clip(colour[None, None] + shade[..., None], 0, 255)
-
-
-def _ellipse(shape, centre, axes, angle=0.0) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    cv2.ellipse(mask, (int(centre[0]), int(centre[1])),
-                (max(int(axes[0]), 1), max(int(axes[1]), 1)), angle, 0, 360,
-                1, -1)
-    return mask.astype(bool)
-
-
-def _polygon(shape, points) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
-    return mask.astype(bool)
-
-
-def _rect(shape, x0, y0, x1, y1) -> np.ndarray:
-    return _polygon(shape, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
-
-
-def _eyes(shape, cx, cy, r, colour_mask_pairs, eye_colour, pupil=True):
-    """Two eyes at distance ``r`` left and right of (cx, cy)."""
-    for side in (-1, 1):
-        eye = _ellipse(shape, (cx + side * r, cy), (r * 0.45, r * 0.35))
-        colour_mask_pairs.append((eye, eye_colour))
-        if pupil:
-            colour_mask_pairs.append(
-                (_ellipse(shape, (cx + side * r, cy), (r * 0.15, r * 0.3)),
-                 (10, 10, 10)))
 
 
 def draw_object(rng: np.random.Generator, name: str, shape: Tuple[int, int],
@@ -157,78 +78,78 @@ def draw_object(rng: np.random.Generator, name: str, shape: Tuple[int, int],
     if name in ('cat', 'dog'):
         bw, bh = size * 0.5, size * rng.uniform(0.22, 0.3)
         hx, hy, hr = x + flip * bw * 0.95, y - bh * 0.8, size * 0.17
-        body = _ellipse(shape, (x, y), (bw, bh)) | _ellipse(
+        body = ellipse(shape, (x, y), (bw, bh)) | ellipse(
             shape, (hx, hy), (hr, hr))
         if name == 'cat':  # pointed ears, green slit eyes, pink nose
             for side in (-1, 1):
-                body |= _polygon(shape, [(hx + side * hr * 0.9, hy - hr * 1.5),
-                                         (hx + side * hr * 0.2, hy - hr * 0.7),
-                                         (hx + side * hr, hy - hr * 0.3)])
-            _eyes(shape, hx, hy - hr * 0.2, hr * 0.45, cue, (60, 220, 60))
-            cue.append((_polygon(shape, [(hx - hr * .18, hy + hr * .25),
-                                         (hx + hr * .18, hy + hr * .25),
-                                         (hx, hy + hr * .45)]),
+                body |= polygon(shape, [(hx + side * hr * 0.9, hy - hr * 1.5),
+                                        (hx + side * hr * 0.2, hy - hr * 0.7),
+                                        (hx + side * hr, hy - hr * 0.3)])
+            eyes(shape, hx, hy - hr * 0.2, hr * 0.45, cue, (60, 220, 60))
+            cue.append((polygon(shape, [(hx - hr * .18, hy + hr * .25),
+                                        (hx + hr * .18, hy + hr * .25),
+                                        (hx, hy + hr * .45)]),
                         (240, 130, 170)))
         else:  # floppy dark ears, round eyes, big black nose, red tongue
             for side in (-1, 1):
-                ear = _ellipse(shape, (hx + side * hr * 0.95, hy + hr * 0.2),
-                               (hr * 0.3, hr * 0.7))
+                ear = ellipse(shape, (hx + side * hr * 0.95, hy + hr * 0.2),
+                              (hr * 0.3, hr * 0.7))
                 body |= ear
                 cue.append((ear, (70, 40, 25)))
-            _eyes(shape, hx, hy - hr * 0.25, hr * 0.42, cue, (250, 250, 250))
-            cue.append((_ellipse(shape, (hx, hy + hr * 0.3),
-                                 (hr * 0.28, hr * 0.2)), (5, 5, 5)))
-            cue.append((_ellipse(shape, (hx, hy + hr * 0.7),
-                                 (hr * 0.15, hr * 0.22)), (230, 40, 60)))
+            eyes(shape, hx, hy - hr * 0.25, hr * 0.42, cue, (250, 250, 250))
+            cue.append((ellipse(shape, (hx, hy + hr * 0.3),
+                                (hr * 0.28, hr * 0.2)), (5, 5, 5)))
+            cue.append((ellipse(shape, (hx, hy + hr * 0.7),
+                                (hr * 0.15, hr * 0.22)), (230, 40, 60)))
     elif name == 'bird':
         bw, bh = size * 0.4, size * rng.uniform(0.25, 0.3)
         hx, hy, hr = x + flip * bw * 0.9, y - bh * 0.7, size * 0.12
-        body = _ellipse(shape, (x, y), (bw, bh)) | _ellipse(
-            shape, (hx, hy), (hr, hr)) | _polygon(
+        body = ellipse(shape, (x, y), (bw, bh)) | ellipse(
+            shape, (hx, hy), (hr, hr)) | polygon(
                 shape, [(x - flip * bw * 0.7, y), (x - flip * bw * 1.35,
                                                    y - bh * 0.9),
                         (x - flip * bw * 1.35, y + bh * 0.5)])
         beak = [(hx + flip * hr * 0.8, hy - hr * 0.35),
                 (hx + flip * hr * 2.0, hy + hr * 0.1),
                 (hx + flip * hr * 0.8, hy + hr * 0.45)]
-        body |= _polygon(shape, beak)
-        cue.append((_polygon(shape, beak), (250, 150, 0)))
-        cue.append((_ellipse(shape, (hx + flip * hr * 0.3, hy - hr * 0.2),
-                             (hr * 0.3, hr * 0.3)), (250, 250, 250)))
-        cue.append((_ellipse(shape, (hx + flip * hr * 0.35, hy - hr * 0.2),
-                             (hr * 0.15, hr * 0.15)), (0, 0, 0)))
+        body |= polygon(shape, beak)
+        cue.append((polygon(shape, beak), (250, 150, 0)))
+        cue.append((ellipse(shape, (hx + flip * hr * 0.3, hy - hr * 0.2),
+                            (hr * 0.3, hr * 0.3)), (250, 250, 250)))
+        cue.append((ellipse(shape, (hx + flip * hr * 0.35, hy - hr * 0.2),
+                            (hr * 0.15, hr * 0.15)), (0, 0, 0)))
     elif name == 'car':  # low body, cabin, two wheels
         bw, bh = size * 0.5, size * rng.uniform(0.14, 0.18)
-        body = _rect(shape, x - bw, y - bh, x + bw, y + bh) | _polygon(
+        body = rect(shape, x - bw, y - bh, x + bw, y + bh) | polygon(
             shape, [(x - bw * 0.55, y - bh), (x - bw * 0.35, y - bh * 2.6),
                     (x + bw * 0.35, y - bh * 2.6), (x + bw * 0.6, y - bh)])
         for wx in (x - bw * 0.6, x + bw * 0.6):
             wr = size * 0.11
-            body |= _ellipse(shape, (wx, y + bh), (wr, wr))
-            cue.append((_ellipse(shape, (wx, y + bh), (wr, wr)), (15, 15,
-                                                                  15)))
-            cue.append((_ellipse(shape, (wx, y + bh), (wr * .45, wr * .45)),
+            body |= ellipse(shape, (wx, y + bh), (wr, wr))
+            cue.append((ellipse(shape, (wx, y + bh), (wr, wr)), (15, 15,
+                                                                 15)))
+            cue.append((ellipse(shape, (wx, y + bh), (wr * .45, wr * .45)),
                         (235, 235, 245)))
     elif name == 'bus':  # tall box with a row of cyan windows
         bw, bh = size * 0.5, size * rng.uniform(0.24, 0.3)
-        body = _rect(shape, x - bw, y - bh, x + bw, y + bh)
+        body = rect(shape, x - bw, y - bh, x + bw, y + bh)
         n = 5
         for i in range(n):
             wx0 = x - bw * 0.9 + i * (1.8 * bw / n)
-            cue.append((_rect(shape, wx0 + bw * 0.04, y - bh * 0.75,
-                              wx0 + 1.8 * bw / n - bw * 0.04, y - bh * 0.35),
+            cue.append((rect(shape, wx0 + bw * 0.04, y - bh * 0.75,
+                             wx0 + 1.8 * bw / n - bw * 0.04, y - bh * 0.35),
                         (90, 230, 240)))
     else:  # person: tall body, skin-coloured head with a face
         bw, bh = size * rng.uniform(0.16, 0.2), size * 0.55
         hr = bw * 0.75
         hx, hy = x, y - bh - hr * 0.9
-        body = _ellipse(shape, (x, y), (bw, bh)) | _ellipse(
+        body = ellipse(shape, (x, y), (bw, bh)) | ellipse(
             shape, (hx, hy), (hr, hr * 1.15))
-        cue.append((_ellipse(shape, (hx, hy), (hr, hr * 1.15)),
+        cue.append((ellipse(shape, (hx, hy), (hr, hr * 1.15)),
                     (235, 185, 150)))
-        _eyes(shape, hx, hy - hr * 0.2, hr * 0.4, cue, (60, 40, 30), False)
-        cue.append((_ellipse(shape, (hx, hy + hr * 0.5), (hr * 0.35,
-                                                          hr * 0.12)),
+        eyes(shape, hx, hy - hr * 0.2, hr * 0.4, cue, (60, 40, 30), False)
+        cue.append((ellipse(shape, (hx, hy + hr * 0.5), (hr * 0.35,
+                                                         hr * 0.12)),
                     (200, 30, 50)))
     return body, cue
 
@@ -237,6 +158,26 @@ def _boundary_band(label: np.ndarray, width: int) -> np.ndarray:
     """Pixels within ``width`` of a change of label, (H, W) bool."""
     kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
     return cv2.dilate(label, kernel) != cv2.erode(label, kernel)
+
+
+def scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A cluttered background: two materials split by a horizon, then 3 to
+    8 blobs of background or body materials; (H, W, 3) float32 RGB."""
+    image = texture(rng, *background(rng), (h, w))
+    ground = texture(rng, *background(rng), (h, w))
+    horizon = int(h * rng.uniform(0.3, 0.7))
+    image[horizon:] = ground[horizon:]
+    for _ in range(int(rng.integers(3, 9))):
+        kind, colour = background(rng) if rng.random() < 0.75 else \
+            _body_material(rng, str(rng.choice(CLASSES)))
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        axes = rng.uniform(0.04, 0.18, 2) * (w, h)
+        blob = ellipse((h, w), (cx, cy), axes, rng.uniform(0, 180)) \
+            if rng.random() < 0.5 else rect((h, w), cx - axes[0],
+                                            cy - axes[1], cx + axes[0],
+                                            cy + axes[1])
+        image[blob] = texture(rng, kind, colour, (h, w))[blob]
+    return image
 
 
 def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
@@ -250,22 +191,7 @@ def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
     short_side = int(long_side * rng.uniform(0.68, 0.8))
     h, w = (short_side, long_side) if rng.random() < 0.75 else (
         long_side, short_side)
-    # Scene: two background regions split by a horizon, then clutter.
-    image = texture(rng, *_background(rng), (h, w))
-    ground = texture(rng, *_background(rng), (h, w))
-    horizon = int(h * rng.uniform(0.3, 0.7))
-    image[horizon:] = ground[horizon:]
-    for _ in range(int(rng.integers(3, 9))):
-        kind, colour = _background(rng) if rng.random() < 0.75 else \
-            _body_material(rng, str(rng.choice(CLASSES)))
-        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-        axes = rng.uniform(0.04, 0.18, 2) * (w, h)
-        blob = _ellipse((h, w), (cx, cy), axes, rng.uniform(0, 180)) \
-            if rng.random() < 0.5 else _rect((h, w), cx - axes[0],
-                                             cy - axes[1], cx + axes[0],
-                                             cy + axes[1])
-        image[blob] = texture(rng, kind, colour, (h, w))[blob]
-
+    image = scene(rng, h, w)
     label = np.zeros((h, w), np.uint8)
     num_objects = int(rng.choice((1, 2, 3), p=(0.5, 0.3, 0.2)))
     for _ in range(num_objects):
@@ -283,9 +209,10 @@ def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
                    255).astype(np.uint8), label
 
 
-def _background(rng: np.random.Generator) -> Tuple[str, np.ndarray]:
+def background(rng: np.random.Generator) -> Tuple[str, np.ndarray]:
+    """A background material: texture kind and jittered (3, ) colour."""
     kind, colours = BACKGROUNDS[str(rng.choice(list(BACKGROUNDS)))]
-    return kind, _jitter(rng, str(rng.choice(colours)))
+    return kind, jitter(rng, str(rng.choice(colours)))
 
 
 def _body_material(rng: np.random.Generator,
@@ -293,7 +220,7 @@ def _body_material(rng: np.random.Generator,
     textures, colours = BODIES[name]
     kind = rng.choice(list(textures), p=list(textures.values()))
     colour = rng.choice(list(colours), p=list(colours.values()))
-    return str(kind), _jitter(rng, str(colour))
+    return str(kind), jitter(rng, str(colour))
 
 
 # Splits as in VOC2012 + SBD: `train` and `val` have SegmentationClass masks;
@@ -333,7 +260,7 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                 continue
             rng = np.random.default_rng([seed, split_id, index])
             image, label = make_sample(rng)
-            _save_jpeg(image, img_path)
+            save_jpeg(image, img_path)
             if split != 'aug':
                 save_label_png(label, osp.join(root, 'SegmentationClass',
                                                name + '.png'), palette)
@@ -343,17 +270,19 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                   train_aug=names['train'] + names['aug'])
     for split, split_names in splits.items():
         path = osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')
-        atomic_write(path, lambda tmp, n=split_names: _write_lines(tmp, n))
+        atomic_write(path, lambda tmp, n=split_names: write_lines(tmp, n))
     return splits
 
 
-def _save_jpeg(image: np.ndarray, path: str) -> None:
+def save_jpeg(image: np.ndarray, path: str) -> None:
+    """Atomically write an (H, W, 3) uint8 RGB image as a quality-92 JPEG."""
     ok, data = cv2.imencode('.jpg', image[..., ::-1],
                             [cv2.IMWRITE_JPEG_QUALITY, 92])
     assert ok, path
     atomic_write(path, lambda tmp: data.tofile(tmp))
 
 
-def _write_lines(path: str, lines: List[str]) -> None:
+def write_lines(path: str, lines: List[str]) -> None:
+    """Write one line per string of ``lines``."""
     with open(path, 'w') as f:
         f.write(''.join(line + '\n' for line in lines))

@@ -1,0 +1,39 @@
+"""Write Parts-64, the synthetic classification corpus for pretraining.
+
+    python tools/make_parts_corpus.py [--out data/parts64] [--seed 0]
+        [--num-train 24000] [--num-val 3200] [--nproc 2]
+
+writes ``OUT/{train,val}/NNNNNN.jpg`` and ``OUT/meta/{train,val,classes}.txt``
+in mmpretrain's ``CustomDataset`` layout (``configs/pretrain/`` reads it).
+Deterministic for a given seed; a re-run keeps finished images, and a folder
+made with other settings is refused.
+"""
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from projects.rcm_mam.datasets.parts_corpus import make_parts_corpus  # noqa
+from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+
+
+def main() -> None:
+    parser = doc_parser(__doc__)
+    parser.add_argument('--out', default='data/parts64')
+    parser.add_argument('--seed', type=int, default=0, help='data seed')
+    parser.add_argument('--num-train', type=int, default=24000)
+    parser.add_argument('--num-val', type=int, default=3200,
+                        help='held-out images (top-1 accuracy)')
+    parser.add_argument('--nproc', type=int, default=2,
+                        help='processes drawing images')
+    args = parser.parse_args()
+    start = time.perf_counter()
+    make_parts_corpus(args.out, args.seed, args.num_train, args.num_val,
+                      args.nproc)
+    print(f'\nParts-64 in {args.out}: train {args.num_train}, val '
+          f'{args.num_val} ({time.perf_counter() - start:.0f} s)')
+
+
+if __name__ == '__main__':
+    run(main)
