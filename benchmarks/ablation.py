@@ -2,7 +2,7 @@
 
     python benchmarks/ablation.py [--work-dir work_dirs/ablation]
         [--data-seeds 0 1] [--train-seeds 0 1 2] [--stage2 [SEED ...]]
-        [--jobs 2] [--quick]
+        [--jobs 2] [--cfg-options KEY=VALUE ...] [--quick]
 
 For each data seed (a synthetic set), one plain-CAM warm-up run
 (``configs/synthetic/cam_r18_synthetic.py``, seed 0) is trained; every
@@ -83,8 +83,17 @@ def parse_args() -> argparse.Namespace:
                         'for these training seeds (none listed: all)')
     parser.add_argument('--jobs', type=int, default=2,
                         help='data seeds trained and scored in parallel')
+    add_stage1_options(parser)
     parser.add_argument('--quick', action='store_true', help='CI size')
     return parser.parse_args()
+
+
+def add_stage1_options(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options`` for every stage-1 run (warm-up and variants)."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[],
+        help='extra KEY=VALUE options of every stage-1 run, warm-up '
+        'included, e.g. model.main_net.backbone.norm_eval=False')
 
 
 def derive(path: str, base: str, hooks: str) -> str:
@@ -109,7 +118,8 @@ class Ablation(Pipeline):
     def __init__(self, args: argparse.Namespace) -> None:
         args.data_root, args.gpus = None, 1
         super().__init__(args)
-        self.extra = QUICK['options'] if args.quick else []
+        self.extra = (QUICK['options'] if args.quick else []) + \
+            args.cfg_options
 
     def make_data(self, seed: int) -> None:
         out = osp.join(self.work_dir, f'data{seed}')

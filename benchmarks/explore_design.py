@@ -2,6 +2,7 @@
 
     python benchmarks/explore_design.py [--work-dir work_dirs/ablation]
         [--data-seed 0] [--designs NAME ...] [--iters 150]
+        [--warmup-iters 1500] [--cfg-options KEY=VALUE ...]
 
 Each design below changes one or two things of METHOD.md's RCM / MAM and
 continues the plain-CAM warm-up of the data seed (the same run and schedule
@@ -21,7 +22,7 @@ from typing import Dict, List, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from ablation import Ablation, iteration_time  # noqa: E402
+from ablation import Ablation, add_stage1_options, iteration_time  # noqa
 
 from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
@@ -156,6 +157,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup-iters', type=int, default=1500)
     parser.add_argument('--iters', type=int, default=ITERS,
                         help='iterations of each design after warm-up')
+    add_stage1_options(parser)
     args = parser.parse_args()
     args.quick, args.stage2 = False, None  # no CI size, no stage 2
     return args
