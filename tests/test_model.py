@@ -56,10 +56,14 @@ def test_losses_and_gradients_reach_mainnet_only(model):
     model.zero_grad()
     sum(losses.values()).backward()
     main = dict(model.main_net.named_parameters())
-    assert all(p.grad is not None for p in main.values())
-    # (residual branches start at zero: ResNet's zero_init_residual)
-    for name in ('backbone.conv1.weight', 'backbone.layer4.1.bn2.weight',
-                 'projection.conv.weight', 'classifier.weight'):
+    # every trainable weight gets a gradient; the frozen stem and first
+    # stage (the paper's setting) none
+    assert all((p.grad is not None) == p.requires_grad
+               for p in main.values())
+    assert not main['backbone.conv1.weight'].requires_grad
+    for name in ('backbone.layer2.0.conv1.weight',
+                 'backbone.layer4.1.bn2.weight', 'projection.conv.weight',
+                 'classifier.weight'):
         assert main[name].grad.abs().sum() > 0, name
     for name, p in model.support_net.named_parameters():
         assert not p.requires_grad and p.grad is None, name
@@ -71,7 +75,7 @@ def test_each_loss_alone_sends_gradients_to_mainnet(model, loss):
     model.zero_grad()
     model.loss(*batch())[loss].backward()
     assert model.main_net.projection.conv.weight.grad.abs().sum() > 0
-    assert model.main_net.backbone.conv1.weight.grad.abs().sum() > 0
+    assert model.main_net.backbone.layer2[0].conv1.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in model.support_net.parameters())
 
 
@@ -214,6 +218,8 @@ def test_mam_rescaled_passes_move_bn_statistics_only_if_asked(bn_stats):
                      mam_bn_stats=bn_stats)
     model, reference = (build_model(train_cfg=train_cfg, rcm_loss=None)
                         for _ in range(2))  # the same weights
+    for net in (model, reference):  # BN training (the config freezes BN)
+        net.main_net.backbone.norm_eval = False
     model.reset_support_net()
     model.train()
     reference.train()

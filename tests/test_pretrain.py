@@ -1,5 +1,5 @@
-"""The Parts-64 pretraining: the shipped checkpoint and the pretraining
-command at test size."""
+"""The Parts-64 pretraining: the shipped checkpoint, its loading into the
+synthetic configs, and the pretraining command at test size."""
 import hashlib
 import json
 import os.path as osp
@@ -44,6 +44,35 @@ def backbone_state(path: str) -> dict:
     state = torch.load(path, weights_only=True)['state_dict']
     return {k[len('backbone.'):]: v.float() for k, v in state.items()
             if k.startswith('backbone.')}
+
+
+@pytest.mark.parametrize('config, backbone', [
+    ('synthetic/cam_r18_synthetic.py', 'main_net.backbone'),
+    ('synthetic/deeplabv3_r18_synthetic_pseudo.py', 'backbone')])
+def test_configs_start_from_the_checkpoint(config, backbone):
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(osp.join(CONFIGS, config)).model)
+    model.init_weights()
+    weights = model.get_submodule(backbone).state_dict()
+    expected = backbone_state(shipped_checkpoint())
+    assert len(expected) > 100 and set(expected) <= set(weights)
+    for key, value in expected.items():
+        torch.testing.assert_close(weights[key].float(), value, msg=key)
+
+
+def test_stage1_follows_the_paper_regime():
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(CONFIGS, 'synthetic',
+                                   'rcm_mam_r18_synthetic.py'))
+    model = MODELS.build(cfg.model)
+    model.train()
+    backbone = model.main_net.backbone
+    # stem and first stage frozen, BN in eval mode everywhere
+    assert not any(p.requires_grad for p in backbone.conv1.parameters())
+    assert not any(p.requires_grad for p in backbone.layer1.parameters())
+    assert all(p.requires_grad for p in backbone.layer2.parameters())
+    assert not backbone.layer4[0].bn1.training
+    assert cfg.optim_wrapper.optimizer.type == 'SGD'
 
 
 @pytest.mark.slow

@@ -44,13 +44,20 @@ def test_short_staged_training_lowers_every_loss(tmp_path, voc_root):
     (``skip_missed=None``): with the configs' guard, the SupportNet of a
     20-iteration warm-up recognises hardly any class, so RCM starts at 0
     and grows as classes are recognised (tests/test_losses.py tests it).
+    The optimizer is AdamW (lr 1e-3): in 20 iterations the configs' SGD at
+    the paper's lr hardly moves RCM's loss, and this tests that the losses
+    train, not the schedule.
     """
     iters = 20
+    adamw = "optim_wrapper = dict(optimizer=dict(_delete_=True, " \
+        "type='AdamW', lr=1e-3, weight_decay=1e-4))\n"
     cam = tiny_config(tmp_path / 'cam.py', voc_root,
-                      'synthetic/cam_r18_synthetic.py', iters=iters)
+                      'synthetic/cam_r18_synthetic.py', iters=iters,
+                      extra=adamw)
     train(cam, tmp_path / 'cam')
     full = tiny_config(tmp_path / 'full.py', voc_root, FULL, iters=iters,
-                       extra=f"load_from = '{tmp_path}/cam/iter_{iters}.pth'")
+                       extra=adamw +
+                       f"load_from = '{tmp_path}/cam/iter_{iters}.pth'")
     train(full, tmp_path / 'full', '--cfg-options',
           'model.rcm_loss.skip_missed=None', 'model.mam_loss.skip_missed=None')
     first, second = logged(tmp_path / 'cam'), logged(tmp_path / 'full')

@@ -1,6 +1,6 @@
 # Plain CAM baseline on the synthetic set (RCM and MAM switched off), and the
-# first stage of the staged recipe: 1500 iterations from random init. Make
-# its pseudo masks with tools/make_pseudo_labels.py.
+# first stage of the staged recipe: 1500 iterations from the Parts-64
+# weights. Make its pseudo masks with tools/make_pseudo_labels.py.
 _base_ = './rcm_mam_r18_synthetic.py'
 model = dict(rcm_loss=None, mam_loss=None)
 max_iters = 1500

@@ -1,10 +1,14 @@
 # Stage 2 on the synthetic set, sized for a 2-core CPU: the VOC stage-2
-# config with a randomly initialised ResNetV1c-18 at half width (32 base
-# channels) and output stride 16, BN (SyncBN needs GPUs), 160 px crops, no
-# test-time resize, and AdamW for 800 iterations, as stage 1 (README,
-# "Synthetic recipe": SGD and the full width hardly learn from random init
-# in a CPU budget).
-_base_ = '../deeplabv3_r101_voc_pseudo.py'
+# config with the backbone of the synthetic stage 1 (mmpretrain's ResNet-18
+# at half width, pretrained on Parts-64, as VOC's stage 2 starts from
+# ImageNet weights) at output stride 16 (last stage dilated instead of
+# strided; mmseg's VOC config uses 8), BN (SyncBN needs GPUs), 160 px
+# crops, no test-time resize, and AdamW for 800 iterations (README,
+# "Synthetic recipe").
+_base_ = [
+    '../deeplabv3_r101_voc_pseudo.py',
+    '../_base_/models/resnet18_w32_parts64.py'
+]
 data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
 pseudo_label_dir = '{{ fileDirname }}/../../work_dirs/' \
     'rcm_mam_r18_synthetic/pseudo_labels'
@@ -14,12 +18,16 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
     backbone=dict(
+        _delete_=True,
+        type='mmpretrain.ResNet',
         depth=18,
         stem_channels=32,
         base_channels=32,
         strides=(1, 2, 2, 1),
         dilations=(1, 1, 1, 2),
-        norm_cfg=norm_cfg),
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=norm_cfg,
+        init_cfg={{_base_.parts64_init}}),
     decode_head=dict(
         in_channels=256, channels=128, dilations=(1, 6, 12, 18),
         norm_cfg=norm_cfg),
