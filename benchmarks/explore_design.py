@@ -145,6 +145,9 @@ DESIGNS = {
     'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, CRF labels': (
         'rcm_mam', rcm(loss_weight=0.1, **LOW) +
         mam(**RELU_NORM, loss_weight=0.1) + CRF_LABELS),
+    # each module of the literal design alone (the pretrained regime)
+    'rcm literal': ('rcm', rcm()),
+    'mam literal': ('mam', mam()),
 }
 
 

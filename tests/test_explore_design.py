@@ -116,3 +116,11 @@ def test_crf_design_labels_come_from_the_image_classes(voc_root):
         assert set(mask.unique().tolist()) <= allowed
     support = model._support_forward(inputs, (10, 10))[0]
     assert torch.equal(support.cam, class_fractions(masks, 20, (10, 10)))
+
+
+def test_literal_voc_config_is_the_literal_design():
+    literal = load_config(osp.join(ROOT, 'configs',
+                                   'rcm_mam_r50_voc_literal.py')).model
+    design = design_config('literal (rcm 1, mam raw 1)').model
+    assert literal.rcm_loss == design.rcm_loss
+    assert literal.mam_loss == design.mam_loss
