@@ -24,7 +24,7 @@ TEXTURES = ('fur', 'feather', 'paint', 'cloth', 'sky', 'spots', 'waves',
 
 
 def jitter(rng: np.random.Generator, colour: str) -> np.ndarray:
-    """The RGB of a named colour with Gaussian noise, (3, ) float32."""
+    """The RGB of a named colour with Gaussian noise, (3, ) float64."""
     return np.clip(
         np.array(COLOURS[colour], np.float32) + rng.normal(0, 12, 3), 0, 255)
 
@@ -39,7 +39,8 @@ def smooth_noise(rng: np.random.Generator, shape: Tuple[int, int],
 
 def texture(rng: np.random.Generator, kind: str, colour: np.ndarray,
             shape: Tuple[int, int]) -> np.ndarray:
-    """A material of the given kind and base colour, (H, W, 3) float32 RGB."""
+    """A material of the given kind and base colour, (H, W, 3) RGB (float64
+    for a float64 colour)."""
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if kind == 'fur':  # streaks along a random direction
@@ -91,6 +92,8 @@ def texture(rng: np.random.Generator, kind: str, colour: np.ndarray,
 
 Shape = Tuple[int, int]
 Point = Tuple[float, float]
+# part masks, (H, W) bool, and their colours, drawn in order
+Parts = List[Tuple[np.ndarray, RGB]]
 
 
 def ellipse(shape: Shape,
@@ -135,3 +138,34 @@ def eyes(shape: Shape,
             colour_mask_pairs.append(
                 (ellipse(shape, (cx + side * r, cy),
                          (r * 0.15, r * 0.3)), (10, 10, 10)))
+
+
+def cat_face(shape: Shape, x: float, y: float, r: float) -> Parts:
+    """Green slit eyes and a pink nose on a head of radius r at (x, y)."""
+    parts: Parts = []
+    eyes(shape, x, y - r * 0.2, r * 0.45, parts, (60, 220, 60))
+    parts.append((polygon(shape, [(x - r * .18, y + r * .25),
+                                  (x + r * .18, y + r * .25),
+                                  (x, y + r * .45)]), (240, 130, 170)))
+    return parts
+
+
+def dog_face(shape: Shape, x: float, y: float, r: float) -> Parts:
+    """Round white eyes, a big black nose and a red tongue on a head of
+    radius r at (x, y)."""
+    parts: Parts = []
+    eyes(shape, x, y - r * 0.25, r * 0.42, parts, (250, 250, 250))
+    parts.append((ellipse(shape, (x, y + r * 0.3), (r * 0.28, r * 0.2)),
+                  (5, 5, 5)))
+    parts.append((ellipse(shape, (x, y + r * 0.7), (r * 0.15, r * 0.22)),
+                  (230, 40, 60)))
+    return parts
+
+
+def human_face(shape: Shape, x: float, y: float, r: float) -> Parts:
+    """A skin-coloured head of radius r at (x, y) with eyes and a mouth."""
+    parts: Parts = [(ellipse(shape, (x, y), (r, r * 1.15)), (235, 185, 150))]
+    eyes(shape, x, y - r * 0.2, r * 0.4, parts, (60, 40, 30), False)
+    parts.append((ellipse(shape, (x, y + r * 0.5), (r * 0.35, r * 0.12)),
+                  (200, 30, 50)))
+    return parts

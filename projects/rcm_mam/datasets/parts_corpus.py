@@ -20,6 +20,7 @@ the corpus is byte-identical for a given seed and resumable.
 The class table is fixed by :data:`DESIGN_SEED` and the construction in
 :func:`class_table`; changing either changes the pretraining task.
 """
+import hashlib
 import json
 import os.path as osp
 from functools import lru_cache, partial
@@ -30,14 +31,14 @@ import numpy as np
 from mmengine.utils import track_parallel_progress
 
 from ..utils.errors import InputError
-from ..utils.file_io import atomic_write, dump_json
-from .drawing import (COLOURS, RGB, TEXTURES, Shape, ellipse, eyes, jitter,
-                      polygon, rect, texture)
-from .synthetic_voc import SIGNATURES, save_jpeg, scene, write_lines
+from ..utils.file_io import dump_json, save_jpeg, save_lines
+from .drawing import (COLOURS, RGB, TEXTURES, Parts, Shape, cat_face,
+                      dog_face, ellipse, human_face, jitter, polygon, rect,
+                      texture)
+from .synthetic_voc import SIGNATURES, scene
 
 Mask = np.ndarray  # (H, W) bool
 Box = Tuple[float, float, float, float]  # x0, y0, x1, y1
-Cue = List[Tuple[Mask, RGB]]  # part masks and their colours, drawn in order
 
 
 def _regular(x: float, y: float, radius: float, sides: int,
@@ -152,35 +153,20 @@ class Anchor(NamedTuple):
     body: Mask
 
 
-def _cat_face(sh: Shape, a: Anchor, colour: RGB) -> Cue:
-    cue: Cue = []
-    eyes(sh, a.x, a.y - 0.2 * a.r, 0.45 * a.r, cue, (60, 220, 60))
-    cue.append((polygon(sh, [(a.x - 0.18 * a.r, a.y + 0.25 * a.r),
-                             (a.x + 0.18 * a.r, a.y + 0.25 * a.r),
-                             (a.x, a.y + 0.45 * a.r)]), (240, 130, 170)))
-    return cue
+# the segmentation set's faces, in their own colours
+def _cat_face(sh: Shape, a: Anchor, colour: RGB) -> Parts:
+    return cat_face(sh, a.x, a.y, a.r)
 
 
-def _dog_face(sh: Shape, a: Anchor, colour: RGB) -> Cue:
-    cue: Cue = []
-    eyes(sh, a.x, a.y - 0.25 * a.r, 0.42 * a.r, cue, (250, 250, 250))
-    cue.append((ellipse(sh, (a.x, a.y + 0.3 * a.r), (0.28 * a.r, 0.2 * a.r)),
-                (5, 5, 5)))
-    cue.append((ellipse(sh, (a.x, a.y + 0.7 * a.r),
-                        (0.15 * a.r, 0.22 * a.r)), (230, 40, 60)))
-    return cue
+def _dog_face(sh: Shape, a: Anchor, colour: RGB) -> Parts:
+    return dog_face(sh, a.x, a.y, a.r)
 
 
-def _face(sh: Shape, a: Anchor, colour: RGB) -> Cue:
-    cue: Cue = [(ellipse(sh, (a.x, a.y), (a.r, 1.15 * a.r)),
-                 (235, 185, 150))]
-    eyes(sh, a.x, a.y - 0.2 * a.r, 0.4 * a.r, cue, (60, 40, 30), False)
-    cue.append((ellipse(sh, (a.x, a.y + 0.5 * a.r), (0.35 * a.r, 0.12 * a.r)),
-                (200, 30, 50)))
-    return cue
+def _face(sh: Shape, a: Anchor, colour: RGB) -> Parts:
+    return human_face(sh, a.x, a.y, a.r)
 
 
-def _beak(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _beak(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     return [(polygon(sh, [(a.x, a.y - 0.35 * a.r), (a.x + 1.6 * a.r, a.y),
                           (a.x, a.y + 0.4 * a.r)]), (250, 150, 0)),
             (ellipse(sh, (a.x - 0.4 * a.r, a.y - 0.3 * a.r),
@@ -189,9 +175,9 @@ def _beak(sh: Shape, a: Anchor, colour: RGB) -> Cue:
                      (0.15 * a.r, 0.15 * a.r)), (0, 0, 0))]
 
 
-def _wheels(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _wheels(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     x0, _, x1, y1 = a.box
-    cue: Cue = []
+    cue: Parts = []
     for wx in (x0 + 0.22 * (x1 - x0), x1 - 0.22 * (x1 - x0)):
         cue.append((ellipse(sh, (wx, y1), (0.8 * a.r, 0.8 * a.r)),
                     (15, 15, 15)))
@@ -200,7 +186,7 @@ def _wheels(sh: Shape, a: Anchor, colour: RGB) -> Cue:
     return cue
 
 
-def _windows(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _windows(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     x0, _, x1, _ = a.box
     step = (x1 - x0) * 0.8 / 4
     return [(rect(sh, x0 + (x1 - x0) * 0.1 + i * step + 0.1 * step,
@@ -209,26 +195,26 @@ def _windows(sh: Shape, a: Anchor, colour: RGB) -> Cue:
             for i in range(4)]
 
 
-def _spots(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _spots(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     return [(ellipse(sh, (a.x + dx * a.r, a.y + dy * a.r),
                      (0.32 * a.r, 0.32 * a.r)) & a.body, colour)
             for dx, dy in ((-0.9, -0.5), (0.8, -0.6), (0.0, 0.2), (-0.6, 0.9),
                            (0.9, 0.8))]
 
 
-def _band(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _band(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     x0, _, x1, _ = a.box
     return [(rect(sh, x0, a.y - 0.3 * a.r, x1, a.y + 0.3 * a.r) & a.body,
              colour)]
 
 
-def _dot(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _dot(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     return [(ellipse(sh, (a.x, a.y), (0.7 * a.r, 0.7 * a.r)), colour),
             (ellipse(sh, (a.x, a.y), (0.3 * a.r, 0.3 * a.r)),
              (245, 245, 245))]
 
 
-def _antenna(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _antenna(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     top = a.box[1]
     stalk = np.zeros(sh, np.uint8)
     cv2.line(stalk, (int(a.x), int(top + a.r)), (int(a.x), int(top - 2 * a.r)),
@@ -238,7 +224,7 @@ def _antenna(sh: Shape, a: Anchor, colour: RGB) -> Cue:
              colour)]
 
 
-def _fins(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _fins(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     x0, _, x1, _ = a.box
     return [(polygon(sh, [(x + side * 0.2 * a.r, a.y - 0.6 * a.r),
                           (x + side * 1.3 * a.r, a.y + 0.8 * a.r),
@@ -246,7 +232,7 @@ def _fins(sh: Shape, a: Anchor, colour: RGB) -> Cue:
             for x, side in ((x0, -1), (x1, 1))]
 
 
-def _horns(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _horns(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     top = a.box[1]
     return [(polygon(sh, [(a.x + side * 0.3 * a.r, top + 0.4 * a.r),
                           (a.x + side * 1.1 * a.r, top + 0.4 * a.r),
@@ -254,20 +240,20 @@ def _horns(sh: Shape, a: Anchor, colour: RGB) -> Cue:
             for side in (-1, 1)]
 
 
-def _eye(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _eye(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     return [(ellipse(sh, (a.x, a.y), (0.8 * a.r, 0.6 * a.r)), (250, 250, 250)),
             (ellipse(sh, (a.x, a.y), (0.42 * a.r, 0.42 * a.r)), colour),
             (ellipse(sh, (a.x, a.y), (0.18 * a.r, 0.18 * a.r)), (0, 0, 0))]
 
 
-def _plus(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _plus(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     return [(rect(sh, a.x - a.r, a.y - 0.25 * a.r, a.x + a.r,
                   a.y + 0.25 * a.r) |
              rect(sh, a.x - 0.25 * a.r, a.y - a.r, a.x + 0.25 * a.r,
                   a.y + a.r), colour)]
 
 
-def _zigzag(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _zigzag(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     x0, _, x1, _ = a.box
     xs = np.linspace(x0, x1, 7)
     points = np.stack([xs, a.y + 0.5 * a.r * (-1)**np.arange(7)], 1)
@@ -277,11 +263,11 @@ def _zigzag(sh: Shape, a: Anchor, colour: RGB) -> Cue:
     return [(line.astype(bool) & a.body, colour)]
 
 
-def _star_mark(sh: Shape, a: Anchor, colour: RGB) -> Cue:
+def _star_mark(sh: Shape, a: Anchor, colour: RGB) -> Parts:
     return [(polygon(sh, _regular(a.x, a.y, a.r, 5, inner=0.45)), colour)]
 
 
-CUES: Dict[str, Callable[[Shape, Anchor, RGB], Cue]] = dict(
+CUES: Dict[str, Callable[[Shape, Anchor, RGB], Parts]] = dict(
     cat_face=_cat_face, dog_face=_dog_face, face=_face, beak=_beak,
     wheels=_wheels, windows=_windows, spots=_spots, band=_band, dot=_dot,
     antenna=_antenna, fins=_fins, horns=_horns, eye=_eye, plus=_plus,
@@ -358,8 +344,8 @@ def _pick(rng: np.random.Generator, probabilities: Dict[str, float]) -> str:
 
 def _draw(rng: np.random.Generator, cls: CorpusClass, sh: Shape, x: float,
           y: float, s: float) -> Tuple[np.ndarray, Mask]:
-    """An upright object of class ``cls``: (H, W, 3) float32 RGB layer and
-    its (H, W) mask."""
+    """An upright object of class ``cls``: (H, W, 3) float64 RGB layer and
+    its (H, W) bool mask."""
     body = BODIES[cls.body](sh, x, y, s)
     ys, xs = np.nonzero(body)
     box = (xs.min(), ys.min(), xs.max(), ys.max())
@@ -437,14 +423,19 @@ def make_parts_corpus(out: str, seed: int = 0, num_train: int = 24000,
                       num_val: int = 3200, nproc: int = 2) -> None:
     """Write the corpus under ``out`` in mmpretrain's ``CustomDataset``
     layout: ``{train,val}/NNNNNN.jpg``, ``meta/{train,val}.txt`` (``path
-    label`` lines), ``meta/classes.txt`` and ``meta/corpus.json`` (the
-    settings; a folder made with others is refused).
+    label`` lines), ``meta/classes.txt`` (the class names, for people: the
+    config needs none) and ``meta/corpus.json`` (the settings; a folder made
+    with others, or by other drawing code, is refused).
 
     Images already present are kept (a re-run resumes); every file is
     written atomically. ``nproc`` processes draw the images.
     """
+    # the first image's digest stands for the drawing code: a folder drawn
+    # by other code is refused too
+    probe = make_image(np.random.default_rng([seed, 0, 0]), class_table()[0])
     settings = dict(seed=seed, num_train=num_train, num_val=num_val,
-                    classes=[c._asdict() for c in class_table()])
+                    classes=[c._asdict() for c in class_table()],
+                    probe_sha256=hashlib.sha256(probe.tobytes()).hexdigest())
     record = osp.join(out, 'meta', 'corpus.json')
     if osp.isfile(record):
         with open(record) as f:
@@ -460,10 +451,8 @@ def make_parts_corpus(out: str, seed: int = 0, num_train: int = 24000,
     track_parallel_progress(partial(_write_image, out=out, seed=seed), tasks,
                             nproc, chunksize=64)
     for split in SPLITS:
-        lines = [f'{split}/{i:06d}.jpg {i % NUM_CLASSES}'
-                 for i in range(counts[split])]
-        atomic_write(osp.join(out, 'meta', f'{split}.txt'),
-                     lambda tmp, lines=lines: write_lines(tmp, lines))
-    names = [c.name for c in class_table()]
-    atomic_write(osp.join(out, 'meta', 'classes.txt'),
-                 lambda tmp: write_lines(tmp, names))
+        save_lines([f'{split}/{i:06d}.jpg {i % NUM_CLASSES}'
+                    for i in range(counts[split])],
+                   osp.join(out, 'meta', f'{split}.txt'))
+    save_lines([c.name for c in class_table()],
+               osp.join(out, 'meta', 'classes.txt'))

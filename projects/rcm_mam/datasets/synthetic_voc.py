@@ -19,13 +19,14 @@ boundaries. Everything is drawn from ``numpy.random.default_rng`` seeded by
 and an image does not change when the split sizes change.
 """
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import cv2
 import numpy as np
 
-from ..utils.file_io import atomic_write, save_label_png
-from .drawing import RGB, ellipse, eyes, jitter, polygon, rect, texture
+from ..utils.file_io import save_jpeg, save_label_png, save_lines
+from .drawing import (Parts, cat_face, dog_face, ellipse, human_face, jitter,
+                      polygon, rect, texture)
 from .voc_image_label import VOCImageLabelDataset
 
 VOC_CLASSES = VOCImageLabelDataset.METAINFO['classes']
@@ -74,7 +75,7 @@ def draw_object(rng: np.random.Generator, name: str, shape: Tuple[int, int],
     """
     x, y = centre
     flip = rng.choice((-1, 1))  # which way the object faces
-    cue: List[Tuple[np.ndarray, RGB]] = []
+    cue: Parts = []
     if name in ('cat', 'dog'):
         bw, bh = size * 0.5, size * rng.uniform(0.22, 0.3)
         hx, hy, hr = x + flip * bw * 0.95, y - bh * 0.8, size * 0.17
@@ -85,22 +86,14 @@ def draw_object(rng: np.random.Generator, name: str, shape: Tuple[int, int],
                 body |= polygon(shape, [(hx + side * hr * 0.9, hy - hr * 1.5),
                                         (hx + side * hr * 0.2, hy - hr * 0.7),
                                         (hx + side * hr, hy - hr * 0.3)])
-            eyes(shape, hx, hy - hr * 0.2, hr * 0.45, cue, (60, 220, 60))
-            cue.append((polygon(shape, [(hx - hr * .18, hy + hr * .25),
-                                        (hx + hr * .18, hy + hr * .25),
-                                        (hx, hy + hr * .45)]),
-                        (240, 130, 170)))
+            cue += cat_face(shape, hx, hy, hr)
         else:  # floppy dark ears, round eyes, big black nose, red tongue
             for side in (-1, 1):
                 ear = ellipse(shape, (hx + side * hr * 0.95, hy + hr * 0.2),
                               (hr * 0.3, hr * 0.7))
                 body |= ear
                 cue.append((ear, (70, 40, 25)))
-            eyes(shape, hx, hy - hr * 0.25, hr * 0.42, cue, (250, 250, 250))
-            cue.append((ellipse(shape, (hx, hy + hr * 0.3),
-                                (hr * 0.28, hr * 0.2)), (5, 5, 5)))
-            cue.append((ellipse(shape, (hx, hy + hr * 0.7),
-                                (hr * 0.15, hr * 0.22)), (230, 40, 60)))
+            cue += dog_face(shape, hx, hy, hr)
     elif name == 'bird':
         bw, bh = size * 0.4, size * rng.uniform(0.25, 0.3)
         hx, hy, hr = x + flip * bw * 0.9, y - bh * 0.7, size * 0.12
@@ -145,12 +138,7 @@ def draw_object(rng: np.random.Generator, name: str, shape: Tuple[int, int],
         hx, hy = x, y - bh - hr * 0.9
         body = ellipse(shape, (x, y), (bw, bh)) | ellipse(
             shape, (hx, hy), (hr, hr * 1.15))
-        cue.append((ellipse(shape, (hx, hy), (hr, hr * 1.15)),
-                    (235, 185, 150)))
-        eyes(shape, hx, hy - hr * 0.2, hr * 0.4, cue, (60, 40, 30), False)
-        cue.append((ellipse(shape, (hx, hy + hr * 0.5), (hr * 0.35,
-                                                         hr * 0.12)),
-                    (200, 30, 50)))
+        cue += human_face(shape, hx, hy, hr)
     return body, cue
 
 
@@ -162,7 +150,7 @@ def _boundary_band(label: np.ndarray, width: int) -> np.ndarray:
 
 def scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A cluttered background: two materials split by a horizon, then 3 to
-    8 blobs of background or body materials; (H, W, 3) float32 RGB."""
+    8 blobs of background or body materials; (H, W, 3) float64 RGB."""
     image = texture(rng, *background(rng), (h, w))
     ground = texture(rng, *background(rng), (h, w))
     horizon = int(h * rng.uniform(0.3, 0.7))
@@ -270,19 +258,5 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                   train_aug=names['train'] + names['aug'])
     for split, split_names in splits.items():
         path = osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')
-        atomic_write(path, lambda tmp, n=split_names: write_lines(tmp, n))
+        save_lines(split_names, path)
     return splits
-
-
-def save_jpeg(image: np.ndarray, path: str) -> None:
-    """Atomically write an (H, W, 3) uint8 RGB image as a quality-92 JPEG."""
-    ok, data = cv2.imencode('.jpg', image[..., ::-1],
-                            [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok, path
-    atomic_write(path, lambda tmp: data.tofile(tmp))
-
-
-def write_lines(path: str, lines: List[str]) -> None:
-    """Write one line per string of ``lines``."""
-    with open(path, 'w') as f:
-        f.write(''.join(line + '\n' for line in lines))

@@ -5,6 +5,7 @@ import os.path as osp
 import tempfile
 from typing import Any, Callable, Optional, Sequence
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -45,6 +46,24 @@ def dump_json(obj: Any, path: str) -> None:
             json.dump(obj, f, indent=2)
 
     atomic_write(path, write)
+
+
+def save_lines(lines: Sequence[str], path: str) -> None:
+    """Atomically write one line per string of ``lines`` to ``path``."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, 'w') as f:
+            f.write(''.join(line + '\n' for line in lines))
+
+    atomic_write(path, write)
+
+
+def save_jpeg(image: np.ndarray, path: str) -> None:
+    """Atomically write an (H, W, 3) uint8 RGB image as a quality-92 JPEG."""
+    ok, data = cv2.imencode('.jpg', image[..., ::-1],
+                            [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok, path
+    atomic_write(path, lambda tmp: data.tofile(tmp))
 
 
 def voc_palette(num_classes: int = 256) -> np.ndarray:
