@@ -100,12 +100,21 @@ def test_pretraining_command(tmp_path):
     scalars = [json.loads(line) for line in open(
         next(work.glob('*/vis_data/scalars.json')))]
     assert 0 <= scalars[-1]['accuracy/top1'] <= 100
-    result = subprocess.run(
-        [PYTHON, 'tools/publish_checkpoint.py', str(work / 'epoch_2.pth'),
-         str(tmp_path / 'pub'), '--name', 'resnet18-w32_parts64'],
-        cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    published = next((tmp_path / 'pub').glob('resnet18-w32_parts64-*.pth'))
+    pub = tmp_path / 'pub'
+    pub.mkdir()
+    other = f'{"0" * 64}  resnet18-w32_parts64_v2-00000000.pth\n'
+    (pub / 'SHA256SUMS').write_text(other)  # another name, the same prefix
+    for epoch in (1, 2):  # the second replaces the first
+        result = subprocess.run(
+            [PYTHON, 'tools/publish_checkpoint.py',
+             str(work / f'epoch_{epoch}.pth'), str(pub), '--name',
+             'resnet18-w32_parts64'], cwd=ROOT, capture_output=True,
+            text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+    (published, ) = pub.glob('resnet18-w32_parts64-*.pth')
+    sums = (pub / 'SHA256SUMS').read_text().splitlines()
+    assert sums[0] == hashlib.sha256(published.read_bytes()).hexdigest() + \
+        '  ' + published.name and sums[1:] == other.splitlines()
     trained = torch.load(work / 'epoch_2.pth', weights_only=False)
     state = backbone_state(str(published))
     for key, value in state.items():

@@ -6,32 +6,50 @@ writes ``OUT_DIR/NAME-<first 8 hex digits of its sha256>.pth`` (the
 OpenMMLab naming of released weights) holding ``state_dict`` (floating
 tensors in fp16; no optimizer, no message hub, so that ``torch.load`` with
 ``weights_only=True`` reads it) and records its full sha256 in
-``OUT_DIR/SHA256SUMS`` (``sha256sum -c`` format), replacing an older line of
-the same NAME.
+``OUT_DIR/SHA256SUMS`` (``sha256sum -c`` format). An earlier file of the
+same NAME is replaced: its line and its file go.
 """
 import hashlib
 import io
+import os
 import os.path as osp
+import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
+from mmengine.runner import CheckpointLoader  # noqa: E402
 
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
-from projects.rcm_mam.utils.errors import InputError  # noqa: E402
-from projects.rcm_mam.utils.file_io import atomic_write  # noqa: E402
+from projects.rcm_mam.utils.cli import (check_checkpoint, doc_parser,  # noqa
+                                        run)
+from projects.rcm_mam.utils.file_io import atomic_write, save_lines  # noqa
 
 
 def fp16_state_dict(path: str) -> dict:
     """The ``state_dict`` of a checkpoint, floating tensors in fp16."""
-    if not osp.isfile(path):
-        raise InputError(f'{path}: checkpoint not found. Fix: give the .pth '
-                         'file that tools/train.py wrote.')
-    state = torch.load(path, map_location='cpu', weights_only=False)
+    check_checkpoint(path)
+    state = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = state.get('state_dict', state)
     return {k: v.half() if v.is_floating_point() else v
             for k, v in state.items()}
+
+
+def record(out_dir: str, name: str, filename: str, sha256: str) -> None:
+    """Put ``filename``'s line into OUT_DIR/SHA256SUMS instead of an earlier
+    file of ``name`` (whose file is removed)."""
+    sums = osp.join(out_dir, 'SHA256SUMS')
+    lines = open(sums).read().split('\n') if osp.isfile(sums) else []
+    earlier = re.compile(rf'{re.escape(name)}-[0-9a-f]{{8}}\.pth')
+    kept = []
+    for line in filter(None, lines):
+        old = line.split()[-1]
+        if not earlier.fullmatch(old):
+            kept.append(line)
+        elif old != filename and osp.isfile(osp.join(out_dir, old)):
+            os.remove(osp.join(out_dir, old))
+    save_lines(sorted(kept + [f'{sha256}  {filename}'],
+                      key=lambda x: x.split()[-1]), sums)
 
 
 def main() -> None:
@@ -48,13 +66,7 @@ def main() -> None:
     filename = f'{args.name}-{sha256[:8]}.pth'
     atomic_write(osp.join(args.out_dir, filename),
                  lambda tmp: open(tmp, 'wb').write(data))
-    sums = osp.join(args.out_dir, 'SHA256SUMS')
-    lines = open(sums).read().splitlines() if osp.isfile(sums) else []
-    lines = [line for line in lines
-             if not line.split()[-1].startswith(args.name + '-')]
-    lines.append(f'{sha256}  {filename}')
-    atomic_write(sums, lambda tmp: open(tmp, 'w').write(
-        '\n'.join(sorted(lines, key=lambda x: x.split()[-1])) + '\n'))
+    record(args.out_dir, args.name, filename, sha256)
     print(f'{osp.join(args.out_dir, filename)} ({len(data) / 2**20:.1f} MiB)'
           f'\nsha256 {sha256}')
 
