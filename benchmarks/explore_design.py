@@ -183,7 +183,7 @@ def explore(ablation: Ablation, data_seed: int,
             warm, f'explore{list(DESIGNS).index(name)}' +
             suffix(ablation.args.iters), variant, options)
         val = ablation.test_val(config, checkpoint, work_dir,
-                                ablation.data_options())
+                                ablation.data_options() + ablation.extra)
         rows.append(dict(
             design=name, variant=variant, options=options,
             val_mIoU=val['cam/oracle_mIoU'],
@@ -203,12 +203,17 @@ def merge(rows: List[Dict], path: str) -> List[Dict]:
     return [by_name[name] for name in DESIGNS if name in by_name]
 
 
-def report(rows: List[Dict], data_seed: int, iters: int,
+def report(rows: List[Dict], args: argparse.Namespace,
            work_dir: str) -> None:
-    out = osp.join(work_dir, f'explore_data{data_seed}{suffix(iters)}')
+    """Write the rows, with the settings every design shared, as JSON and
+    Markdown."""
+    out = osp.join(work_dir,
+                   f'explore_data{args.data_seed}{suffix(args.iters)}')
     rows = merge(rows, out + '.json')
-    dump_json(dict(split='val', data_seed=data_seed, iters=iters,
-                   designs=rows), out + '.json')
+    dump_json(dict(split='val', data_seed=args.data_seed, iters=args.iters,
+                   warmup_iters=args.warmup_iters,
+                   cfg_options=args.cfg_options, designs=rows),
+              out + '.json')
     lines = ['| design | val seed mIoU | threshold | mAP | s/iter |',
              '|---|---|---|---|---|'] + [
         f"| {r['design']} | {r['val_mIoU']:.2f} | {r['threshold']:g} | "
@@ -222,8 +227,8 @@ def report(rows: List[Dict], data_seed: int, iters: int,
 def main() -> None:
     args = parse_args()
     ablation = Ablation(args)
-    report(explore(ablation, args.data_seed, args.designs), args.data_seed,
-           args.iters, ablation.work_dir)
+    report(explore(ablation, args.data_seed, args.designs), args,
+           ablation.work_dir)
 
 
 if __name__ == '__main__':
