@@ -3,8 +3,8 @@
 # at half width, pretrained on Parts-64, as VOC's stage 2 starts from
 # ImageNet weights) at output stride 16 (last stage dilated instead of
 # strided; mmseg's VOC config uses 8), BN (SyncBN needs GPUs), 160 px
-# crops, no test-time resize, and AdamW for 800 iterations (README,
-# "Synthetic recipe").
+# crops, no test-time resize, and AdamW for 800 iterations (chosen in the
+# random-init regime: docs/random_init_regime.md, "Synthetic recipe").
 _base_ = [
     '../deeplabv3_r101_voc_pseudo.py',
     '../_base_/models/resnet18_w32_parts64.py'
