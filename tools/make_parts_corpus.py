@@ -3,10 +3,12 @@
     python tools/make_parts_corpus.py [--out data/parts64] [--seed 0]
         [--num-train 24000] [--num-val 3200] [--nproc 2]
 
-writes ``OUT/{train,val}/NNNNNN.jpg`` and ``OUT/meta/{train,val,classes}.txt``
-in mmpretrain's ``CustomDataset`` layout (``configs/pretrain/`` reads it).
+writes ``OUT/{train,val}/NNNNNN.jpg`` and the annotation files
+``OUT/meta/{train,val}.txt`` of mmpretrain's ``CustomDataset``, which
+``configs/pretrain/resnet18-w32_1xb64_parts64.py`` reads, with the class
+names in ``OUT/meta/classes.txt`` (docs/parts64.md: the design).
 Deterministic for a given seed; a re-run keeps finished images, and a folder
-made with other settings is refused.
+made with other settings or drawing code is refused.
 """
 import os.path as osp
 import sys
