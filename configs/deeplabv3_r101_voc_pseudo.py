@@ -22,8 +22,31 @@ model = dict(
     backbone=dict(depth=101),
     decode_head=dict(num_classes=21),
     auxiliary_head=dict(num_classes=21))
+# mmseg's VOC pipelines, with images read in their stored orientation (as
+# the pseudo masks are written and VOC's masks drawn), not EXIF-rotated.
+load_image = dict(type='LoadImageFromFile',
+                  color_type='color_ignore_orientation')
+train_pipeline = [
+    load_image,
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    load_image,
+    dict(type='Resize', scale=(2048, 512), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
 train_dataloader = dict(
     dataset=dict(
         ann_file='ImageSets/Segmentation/train_aug.txt',
         data_prefix=dict(
-            img_path='JPEGImages', seg_map_path=pseudo_label_dir)))
+            img_path='JPEGImages', seg_map_path=pseudo_label_dir),
+        pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

@@ -4,14 +4,17 @@ Data errors are raised by the dataset while it is built (in-process here);
 run errors come out of the tools as one ``error: ...`` line on stderr with
 exit status 2 and no traceback.
 """
+import io
 import logging
 import os
 import os.path as osp
 import subprocess
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import (PYTHON, ROOT, build_dataset, save_model_checkpoint,
                       tiny_config)
@@ -101,6 +104,41 @@ def test_image_without_foreground_is_skipped_with_warning(root, monkeypatch):
     assert name in message and kwargs['level'] == logging.WARNING
 
 
+def test_byte_order_mark_in_split_file(root):
+    path = osp.join(root, 'ImageSets/Segmentation/train.txt')
+    text = open(path).read()
+    with open(path, 'w', encoding='utf-8-sig') as f:
+        f.write(text)
+    dataset = build_dataset(root)
+    assert dataset[0]['img_name'] == text.split()[0]
+
+
+def test_image_listed_twice(root):
+    path = osp.join(root, 'ImageSets/Segmentation/train.txt')
+    first = open(path).read().split()[1]
+    with open(path, 'a') as f:
+        f.write(first + '\n')
+    message = error_of(root)
+    assert f"train.txt:13: '{first}' is listed again (first on line 2)" \
+        in message and 'Fix: remove the repeated line' in message
+
+
+def test_empty_split_file(root):
+    open(osp.join(root, 'ImageSets/Segmentation/train.txt'), 'w').close()
+    message = error_of(root)
+    assert 'train.txt: split file lists no image. Fix: write one image ' \
+        'name per line' in message
+
+
+def test_rgb_mask(root):
+    path = osp.join(root, 'SegmentationClassAug', '2007_000006.png')
+    Image.fromarray(np.full((10, 10, 3), 128, np.uint8)).save(path)
+    message = error_of(root)
+    assert '2007_000006.png: mask of RGB colours, not class indices. Fix: ' \
+        'convert the colours to indices with python ' \
+        'tools/convert_rgb_masks.py' in message
+
+
 @pytest.mark.parametrize('out_dir', ['../out', '/tmp/out', 'a/../../out'])
 def test_pseudo_labels_stay_in_the_work_dir(out_dir):
     with pytest.raises(InputError, match='is not a plain relative name'):
@@ -143,6 +181,10 @@ RUN_CASES = [
      ['tools/train.py', '{config}', '--cfg-options',
       'train_dataloader.dataset.data_root={tmp}/nowhere'],
      '{tmp}/nowhere: data_root does not exist'),
+    ('data root with a space',
+     ['tools/train.py', '{config}', '--cfg-options',
+      'train_dataloader.dataset.data_root={tmp}/my voc'],
+     '{tmp}/my voc: data_root does not exist'),
     ('config key typo',
      ['tools/train.py', '{config}', '--cfg-options',
       'model.loss_cls.use_sigmod=True'],
@@ -174,3 +216,192 @@ def test_tool_reports_bad_input(cli_case, case, args, expected):
     args = [a.format(tmp=tmp, config=config) for a in args]
     env = dict(PYTHONPATH=str(tmp / 'no_crf')) if 'CRF' in case else None
     assert expected.format(tmp=tmp) in tool_error(args, env)
+
+
+@pytest.mark.slow
+def test_error_during_a_progress_bar_starts_its_own_line(cli_case, root):
+    tmp, config = cli_case
+    save_label_png(np.full((10, 10), 21, np.uint8),
+                   osp.join(root, 'SegmentationClassAug', '2007_000006.png'))
+    result = subprocess.run(
+        [PYTHON, 'tools/train.py', config, '--work-dir', str(tmp / 'bar'),
+         '--cfg-options', f'train_dataloader.dataset.data_root={root}'],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    assert result.returncode == 2, result.stdout[-3000:]
+    line = next(x for x in result.stdout.splitlines() if 'error:' in x)
+    assert line.startswith('error: ') and 'mask values [21]' in line
+
+
+# ------------------------------------------------------ EXIF orientation ---
+
+TEST_PIPELINE = [dict(type='LoadVerifiedImageFromFile'),
+                 dict(type='LoadVerifiedAnnotations'),
+                 dict(type='PackWSSSInputs')]
+
+
+def tag_orientation(root, orientation: int = 6) -> str:
+    """Re-save the first non-square train image with an EXIF orientation
+    tag (a phone photo held upright); its name."""
+    names = open(osp.join(root, 'ImageSets/Segmentation/train.txt')).read()
+    for name in names.split():
+        path = osp.join(root, 'JPEGImages', name + '.jpg')
+        image = Image.open(path)
+        if image.width != image.height:
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            image.save(path, exif=exif, quality=95)
+            return name
+    raise AssertionError('no non-square image')
+
+
+def with_pipeline(root, pipeline):
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    return build_dataset(root, pipeline=pipeline)
+
+
+def test_exif_orientation_is_ignored_by_default(root):
+    name = tag_orientation(root)
+    dataset = with_pipeline(root, TEST_PIPELINE)
+    index = [dataset.get_data_info(i)['img_name']
+             for i in range(len(dataset))].index(name)
+    sample = dataset[index]
+    stored = Image.open(osp.join(root, 'JPEGImages', name + '.jpg')).size
+    assert tuple(sample['inputs'].shape[1:]) == stored[::-1]
+    assert sample['data_samples'].gt_sem_seg.shape == stored[::-1]
+
+
+def test_exif_rotated_image_and_stored_mask_disagree(root):
+    name = tag_orientation(root)
+    pipeline = [dict(TEST_PIPELINE[0], color_type='color'), *TEST_PIPELINE[1:]]
+    dataset = with_pipeline(root, pipeline)
+    index = [dataset.get_data_info(i)['img_name']
+             for i in range(len(dataset))].index(name)
+    with pytest.raises(InputError) as info:
+        dataset[index]
+    assert f'{name}.png: mask is ' in str(info.value)
+    assert 'as loaded (EXIF orientation 6 applied). Fix: load the images ' \
+        "with color_type='color_ignore_orientation'" in str(info.value)
+
+
+def test_exif_pseudo_mask_has_stored_size_and_resumes(root, tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    name = tag_orientation(root)
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'synthetic',
+                                   'rcm_mam_r18_synthetic.py'))
+    cfg.test_dataloader.dataset.data_root = root
+    cfg.model.test_cfg = dict(scales=(1.0, ), flip=False, bg_threshold=0.3)
+    runner = SimpleNamespace(cfg=cfg, model=MODELS.build(cfg.model),
+                             work_dir=str(tmp_path))
+    hook = PseudoLabelHook(ann_file='ImageSets/Segmentation/train.txt',
+                           num_workers=0, num_overlays=0)
+    hook.generate(runner)  # scores train.txt: image and mask sizes agree
+    mask = osp.join(str(tmp_path), 'pseudo_labels', name + '.png')
+    stored = Image.open(osp.join(root, 'JPEGImages', name + '.jpg')).size
+    assert Image.open(mask).size == stored
+    stamp = os.stat(mask).st_mtime_ns
+    hook.generate(runner)
+    assert os.stat(mask).st_mtime_ns == stamp  # resumed, not rewritten
+
+
+# ------------------------------------------------- files, paths, messages ---
+
+@pytest.mark.parametrize('umask,mode', [(0o022, 0o644), (0o077, 0o600)])
+def test_written_files_follow_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        path = str(tmp_path / 'mask.png')
+        save_label_png(np.zeros((4, 4), np.uint8), path)
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == mode
+    assert os.listdir(tmp_path) == ['mask.png']  # no temporary file left
+
+
+def test_error_starts_a_line_of_its_own():
+    from projects.rcm_mam.utils.progress import Progress
+    out = io.StringIO()
+    with pytest.raises(InputError):
+        with Progress(3, file=out) as progress:
+            progress.update()
+            raise InputError('bad')
+    assert '1/3' in out.getvalue() and out.getvalue().endswith('s\n')
+
+
+@pytest.mark.parametrize('value,parsed', [
+    ('/data/my voc/VOC2012', '/data/my voc/VOC2012'),
+    ('"/data/my voc"', '/data/my voc'),
+    ('[0.5, 1.0]', [0.5, 1.0]),
+    ('(1, 2)', (1, 2)),
+    ('0.25', 0.25),
+])
+def test_cfg_options_keep_spaces_in_paths(value, parsed):
+    from projects.rcm_mam.utils.cli import PathDictAction
+    assert PathDictAction._parse_iterable(value) == parsed
+
+
+def test_cfg_options_refuse_a_list_element_with_a_space():
+    from projects.rcm_mam.utils.cli import PathDictAction
+    with pytest.raises(InputError, match="the list '\\[/a b, c\\]' has an "
+                       'element with a space inside'):
+        PathDictAction._parse_iterable('[/a b, c]')
+
+
+def test_rgb_masks_convert_to_indices(tmp_path):
+    from projects.rcm_mam.utils.file_io import voc_palette
+    label = np.array([[0, 1, 15], [20, 255, 0]], np.uint8)
+    (tmp_path / 'rgb').mkdir()
+    colours = voc_palette(256)[label]
+    colours[1, 1] = 255  # white boundary, as some tools draw it
+    Image.fromarray(colours).save(tmp_path / 'rgb' / 'a.png')
+    subprocess.run([PYTHON, 'tools/convert_rgb_masks.py',
+                    str(tmp_path / 'rgb'), str(tmp_path / 'out')], cwd=ROOT,
+                   check=True, capture_output=True)
+    converted = Image.open(tmp_path / 'out' / 'a.png')
+    assert converted.mode == 'P'
+    np.testing.assert_array_equal(np.array(converted), label)
+
+
+# ---------------------------------------------------------- huge images ---
+
+def test_huge_image_cams_are_computed_at_the_bound(monkeypatch):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    from mmseg.structures import SegDataSample
+
+    from projects.rcm_mam.models import main_support_cam_net
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'synthetic',
+                                   'rcm_mam_r18_synthetic.py'))
+    model = MODELS.build(cfg.model).eval()
+    sizes, logged = [], []
+    forward = model.main_net.forward
+    monkeypatch.setattr(model.main_net, 'forward', lambda x: sizes.append(
+        tuple(x.shape[-2:])) or forward(x))
+    monkeypatch.setattr(main_support_cam_net, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+
+    def predict(limit, size):
+        model.test_cfg = dict(scales=(1.0, ), flip=False, bg_threshold=0.2,
+                              max_long_side=limit)
+        sample = SegDataSample(metainfo=dict(img_shape=size, ori_shape=size,
+                                             img_path='photo.jpg'))
+        sample.gt_score = torch.zeros(20)
+        sample.gt_score[3] = 1
+        with torch.no_grad():
+            return model.predict(torch.ones(1, 3, *size), [sample])[0]
+
+    out = predict(64, (96, 128))
+    assert sizes == [(48, 64)] and out.seg_logits.data.shape == (21, 96, 128)
+    assert logged == ['photo.jpg: 96x128 pixels, more than test_cfg.'
+                      'max_long_side=64: its CAMs are computed at 48x64 '
+                      'and resized back.']
+    # below the bound nothing changes
+    torch.testing.assert_close(predict(128, (96, 128)).seg_logits.data,
+                               predict(None, (96, 128)).seg_logits.data)
+    assert len(logged) == 1

@@ -7,12 +7,12 @@ GPUS=$3
 PORT=${PORT:-29500}
 PYTHON=${PYTHON:-python}
 
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-$PYTHON -m torch.distributed.run \
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+"$PYTHON" -m torch.distributed.run \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
-    $(dirname "$0")/make_pseudo_labels.py \
-    $CONFIG \
-    $CHECKPOINT \
+    "$(dirname "$0")/make_pseudo_labels.py" \
+    "$CONFIG" \
+    "$CHECKPOINT" \
     --launcher pytorch \
-    ${@:4}
+    "${@:4}"

@@ -33,7 +33,7 @@ model = dict(
         norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=128, channels=64, norm_cfg=norm_cfg))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    {{_base_.load_image}},
     dict(type='LoadAnnotations'),
     dict(
         type='RandomResize',
@@ -46,7 +46,7 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    {{_base_.load_image}},
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]

@@ -1,5 +1,9 @@
 # PASCAL VOC2012 + SBD (train_aug) with image-level labels derived from the
 # masks. Training never loads a mask; val/test load them for evaluation.
+# Images are read in their stored orientation (LoadVerifiedImageFromFile's
+# default color_type), on which VOC's masks are drawn; for a data set
+# annotated on EXIF-rotated photos set color_type='color' in every image
+# loader, the stage-2 config's too. Pseudo masks follow test_pipeline's.
 dataset_type = 'VOCImageLabelDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (384, 384)

@@ -61,4 +61,7 @@ model = dict(
         support_scales=(0.5, 1.0, 1.5, 2.0),
         mam_scales=(0.5, 1.0, 2.0),
         mam_every=2),
-    test_cfg=dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, bg_threshold=0.15))
+    # larger images (a phone photo) are shrunk to a long side of 1024 for the
+    # CAMs, which bounds inference memory; VOC images (500 px) are unchanged
+    test_cfg=dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, bg_threshold=0.15,
+                  max_long_side=1024))

@@ -1,9 +1,12 @@
 """Validation of data files, each failure an ``InputError`` naming the file."""
 import os.path as osp
+from typing import Tuple
 
 import numpy as np
+from PIL import Image
 
 from ..utils.errors import InputError
+from ..utils.file_io import rgb_mask_error
 
 _JPEG_START, _JPEG_END = b'\xff\xd8', b'\xff\xd9'
 
@@ -59,11 +62,76 @@ def check_label_values(label: np.ndarray, num_classes: int, ignore_index: int,
         ignore_index (int): The one allowed value outside the classes.
         path (str): The mask file, for the message.
     """
+    if label.ndim != 2:
+        raise rgb_mask_error(path)
     values = np.unique(label)
     bad = values[(values >= num_classes) & (values != ignore_index)]
     if bad.size:
         raise InputError(
             f'{path}: mask values {bad.tolist()} are outside the '
             f'{num_classes} classes 0..{num_classes - 1} and the ignore '
-            f'index {ignore_index}. Fix: use a mask with class indices (not '
-            'RGB colours), or set metainfo classes to match the data set.')
+            f'index {ignore_index}. Fix: set metainfo classes to match the '
+            'data set, or correct the mask.')
+
+
+_EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(path: str) -> int:
+    """The EXIF orientation tag of image ``path`` (1, upright, if none)."""
+    try:
+        with Image.open(path) as image:
+            return int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except (OSError, SyntaxError, ValueError):
+        return 1
+
+
+def applies_orientation(color_type: str) -> bool:
+    """Whether an image loader with ``color_type`` applies EXIF rotation.
+
+    mmcv's flags ``color`` and ``grayscale`` rotate the image by its EXIF
+    orientation, ``*_ignore_orientation`` keep the stored pixels
+    (``unchanged`` too).
+    """
+    return color_type in ('color', 'grayscale')
+
+
+def loaded_size(path: str, color_type: str) -> Tuple[int, int]:
+    """(H, W) of image ``path`` as a loader with ``color_type`` returns it,
+    read from the header only."""
+    with Image.open(path) as image:
+        w, h = image.size
+    transposed = exif_orientation(path) in (5, 6, 7, 8)
+    if applies_orientation(color_type) and transposed:
+        h, w = w, h
+    return h, w
+
+
+def check_mask_fits_image(mask_shape: Tuple[int, ...],
+                          image_shape: Tuple[int, ...], mask_path: str,
+                          image_path: str) -> None:
+    """A mask must have the (H, W) of its image as the image was loaded.
+
+    The usual cause of a mismatch is an EXIF orientation tag: VOC's masks
+    (and most annotation tools') are drawn on the stored pixels, and a
+    loader with ``color_type='color'`` rotates the image.
+    """
+    if tuple(mask_shape[:2]) == tuple(image_shape[:2]):
+        return
+    orientation = exif_orientation(image_path)
+    stored = loaded_size(image_path, 'unchanged')
+    rotated = tuple(image_shape[:2]) != stored
+    if orientation == 1:
+        why, fix = 'no EXIF orientation', "replace the mask with the image's"
+    elif rotated:
+        why = f'EXIF orientation {orientation} applied'
+        fix = ("load the images with color_type='color_ignore_orientation' "
+               'if the masks were drawn on the stored pixels')
+    else:
+        why = f'EXIF orientation {orientation} ignored'
+        fix = ("load the images with color_type='color' if the masks were "
+               'drawn on the rotated photo')
+    raise InputError(
+        f'{mask_path}: mask is {mask_shape[0]}x{mask_shape[1]} pixels but '
+        f'its image {image_path} is {image_shape[0]}x{image_shape[1]} as '
+        f'loaded ({why}). Fix: {fix} (the image loaders of the configs).')

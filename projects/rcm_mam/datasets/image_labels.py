@@ -16,10 +16,10 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 from mmengine.logging import print_log
-from mmengine.utils import ProgressBar
 
 from ..utils.errors import InputError
 from ..utils.file_io import dump_json, read_label_png
+from ..utils.progress import Progress
 from .checks import check_label_values
 
 Labels = Dict[str, np.ndarray]
@@ -50,7 +50,7 @@ def read_label_file(path: str, names: Sequence[str],
         lookup = {str(k): np.asarray(v, dtype=np.uint8)
                   for k, v in table.items()}
     else:
-        with open(path) as f:
+        with open(path, encoding='utf-8-sig') as f:
             lookup = {k: names_to_multi_hot(v, classes, f'{path} [{k}]')
                       for k, v in json.load(f).items()}
     labels = {}
@@ -72,6 +72,18 @@ def _mask_stamp(path: str) -> List[int]:
     """Size and modification time of a mask: a changed mask is re-read."""
     stat = os.stat(path)
     return [stat.st_size, stat.st_mtime_ns]
+
+
+def _mask_entry(path: str, classes: Sequence[str], ignore_index: int) -> dict:
+    """The cache entry of one mask: its class names and its stamp."""
+    try:
+        mask = read_label_png(path)
+    except OSError as e:
+        raise InputError(f'{path}: unreadable mask ({e}). Fix: restore it '
+                         'from the original data set.')
+    check_label_values(mask, len(classes), ignore_index, path)
+    present = [classes[v] for v in np.unique(mask) if 0 < v < len(classes)]
+    return dict(classes=present, stamp=_mask_stamp(path))
 
 
 def derive_labels(mask_paths: Dict[str, str], classes: Sequence[str],
@@ -101,20 +113,11 @@ def derive_labels(mask_paths: Dict[str, str], classes: Sequence[str],
     if todo:
         print_log(f'Deriving image labels of {len(todo)} images from their '
                   f'masks (cached in {cache_path})', logger='current')
-        progress = ProgressBar(len(todo))
-        for name in todo:
-            path = mask_paths[name]
-            try:
-                mask = read_label_png(path)
-            except OSError as e:
-                raise InputError(f'{path}: unreadable mask ({e}). Fix: '
-                                 'restore it from the original data set.')
-            check_label_values(mask, len(classes), ignore_index, path)
-            present = [classes[v] for v in np.unique(mask)
-                       if 0 < v < len(classes)]
-            cache[name] = dict(classes=present, stamp=_mask_stamp(path))
-            progress.update()
-        progress.file.write('\n')
+        with Progress(len(todo)) as progress:
+            for name in todo:
+                cache[name] = _mask_entry(mask_paths[name], classes,
+                                          ignore_index)
+                progress.update()
         try:
             dump_json(cache, cache_path)
         except OSError as e:

@@ -16,15 +16,24 @@ from mmseg.datasets.transforms import LoadAnnotations, PackSegInputs
 from mmseg.registry import TRANSFORMS
 
 from ..utils.errors import InputError
-from .checks import check_image_bytes, check_label_values
+from .checks import (check_image_bytes, check_label_values,
+                     check_mask_fits_image)
 
 
 @TRANSFORMS.register_module()
 class LoadVerifiedImageFromFile(LoadImageFromFile):
     """``LoadImageFromFile`` that rejects empty, truncated or corrupt images.
 
-    Same arguments as :class:`mmcv.transforms.LoadImageFromFile`.
+    Same arguments as :class:`mmcv.transforms.LoadImageFromFile`, but
+    ``color_type`` defaults to ``'color_ignore_orientation'``: the stored
+    pixels, on which VOC's and SBD's masks are drawn, whatever a JPEG's
+    EXIF orientation tag says (``'color'`` applies the tag).
     """
+
+    def __init__(self,
+                 color_type: str = 'color_ignore_orientation',
+                 **kwargs) -> None:
+        super().__init__(color_type=color_type, **kwargs)
 
     def transform(self, results: dict) -> dict:
         path = results['img_path']
@@ -50,10 +59,11 @@ class LoadVerifiedImageFromFile(LoadImageFromFile):
 
 @TRANSFORMS.register_module()
 class LoadVerifiedAnnotations(LoadAnnotations):
-    """``LoadAnnotations`` that names unreadable masks and checks values.
+    """``LoadAnnotations`` that names unreadable masks and checks them.
 
     Values must lie in ``[0, num_classes)`` or equal ``ignore_index``; both
-    come from the data info (``VOCImageLabelDataset`` provides them).
+    come from the data info (``VOCImageLabelDataset`` provides them). The
+    mask must have the size of the image as loaded (``ori_shape``).
     """
 
     def _load_seg_map(self, results: dict) -> None:
@@ -65,6 +75,9 @@ class LoadVerifiedAnnotations(LoadAnnotations):
                              'it from the original data set.') from None
         check_label_values(results['gt_seg_map'], results['num_classes'],
                            results['ignore_index'], path)
+        check_mask_fits_image(results['gt_seg_map'].shape,
+                              results['ori_shape'], path,
+                              results['img_path'])
 
 
 @TRANSFORMS.register_module()

@@ -87,18 +87,33 @@ class VOCImageLabelDataset(BaseSegDataset):
         super()._join_prefix()
 
     def _read_split(self) -> List[str]:
-        """Image names of the split file, checked to be plain names."""
+        """Image names of the split file, checked to be plain and unique.
+
+        Read as ``utf-8-sig``: a byte-order mark (left by some Windows
+        editors) would otherwise become part of the first name.
+        """
         if not osp.isfile(self.ann_file):
             raise InputError(f'{self.ann_file}: split file not found. Fix: '
                              'check ann_file and data_root in the config '
                              '(train_aug.txt comes with SBD; see README).')
-        with open(self.ann_file) as f:
-            names = [line.strip() for line in f if line.strip()]
-        for name in names:
-            check_relative_name(name, self.ann_file)
-        if not names:
-            raise InputError(f'{self.ann_file}: split file lists no image.')
-        return names
+        with open(self.ann_file, encoding='utf-8-sig') as f:
+            lines = [(i, line.strip()) for i, line in enumerate(f, 1)
+                     if line.strip()]
+        first_line = {}
+        for number, name in lines:
+            check_relative_name(name, f'{self.ann_file}:{number}')
+            if name in first_line:
+                raise InputError(
+                    f'{self.ann_file}:{number}: {name!r} is listed again '
+                    f'(first on line {first_line[name]}), so it would be '
+                    'counted twice. Fix: remove the repeated line.')
+            first_line[name] = number
+        if not lines:
+            raise InputError(f'{self.ann_file}: split file lists no image. '
+                             'Fix: write one image name per line (like '
+                             '2007_000032), or point ann_file to another '
+                             'split.')
+        return [name for _, name in lines]
 
     def _load_labels(self, names: List[str], mask_paths: dict) -> dict:
         """Image-level labels of ``names`` from the label file or masks."""

@@ -1,7 +1,8 @@
 """PseudoLabelHook: write the pseudo masks of a split from the trained CAMs."""
 import os.path as osp
 import time
-from typing import List, Optional
+from contextlib import nullcontext
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -10,27 +11,28 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.utils import ProgressBar
 from mmseg.registry import DATASETS, HOOKS
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
+from ..datasets.checks import check_mask_fits_image, loaded_size
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
 from ..models.pseudo_mask import check_crf_available, crf_refine, \
     threshold_mask
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
+from ..utils.progress import Progress
 from ..utils.visualization import cam_overlay
 
 
-def is_valid_mask(path: str, image_path: str) -> bool:
-    """Whether ``path`` is a complete PNG of the size of ``image_path``."""
+def is_valid_mask(path: str, size: Tuple[int, int]) -> bool:
+    """Whether ``path`` is a complete PNG of (H, W) ``size``."""
     if not osp.isfile(path):
         return False
     try:
-        with Image.open(path) as mask, Image.open(image_path) as image:
+        with Image.open(path) as mask:
             mask.load()
-            return mask.size == image.size
+            return mask.size[::-1] == tuple(size)
     except (OSError, SyntaxError):
         return False
 
@@ -105,12 +107,13 @@ class PseudoLabelHook(Hook):
             else model.test_cfg['bg_threshold']
         out_dir = osp.join(runner.work_dir, self.out_dir)
         dataset = self._build_dataset(runner, self.ann_file)
+        color_type = dataset.pipeline.transforms[0].color_type
         rank, world_size = get_dist_info()
         shard = range(rank, len(dataset), world_size)
         todo = [
             i for i in shard if not is_valid_mask(
                 self._mask_path(out_dir, dataset.get_data_info(i)),
-                dataset.get_data_info(i)['img_path'])
+                loaded_size(dataset.get_data_info(i)['img_path'], color_type))
         ]
         print_log(f'Pseudo labels of {self.ann_file} -> {out_dir}: '
                   f'{len(todo)} to write, {len(shard) - len(todo)} already '
@@ -123,10 +126,11 @@ class PseudoLabelHook(Hook):
         return None
 
     def _build_dataset(self, runner, ann_file: str):
-        """The test data set on ``ann_file``, loading images only."""
+        """The test data set on ``ann_file``, loading images only, with the
+        test pipeline's image loader (its orientation choice)."""
         cfg = runner.cfg.test_dataloader.dataset.copy()
         cfg.update(ann_file=ann_file, pipeline=[
-            dict(type='LoadVerifiedImageFromFile'),
+            cfg.pipeline[0],
             dict(type='PackWSSSInputs')
         ])
         return DATASETS.build(cfg)
@@ -142,40 +146,44 @@ class PseudoLabelHook(Hook):
         loader = DataLoader(Subset(dataset, todo), batch_size=1,
                             num_workers=self.num_workers,
                             collate_fn=pseudo_collate)
-        palette = dataset.metainfo['palette']
-        classes = dataset.metainfo['classes']
         overlay_dir = osp.join(work_dir, 'cam_overlays')
-        progress = ProgressBar(len(todo)) if first and todo else None
         start = time.perf_counter()
-        for count, batch in enumerate(loader):
-            with torch.no_grad():
-                sample = model.test_step(batch)[0]
-            scores = sample.seg_logits.data[1:].cpu().numpy()
-            mask = threshold_mask(scores, threshold)
-            keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
-            image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
-            if self.crf is not None:
-                mask = crf_refine(image, mask, keys, self.crf)
-            path = osp.join(out_dir, sample.img_name + '.png')
-            if self.save_cams:
-                cams = dict(keys=keys - 1,
-                            cam=scores[keys - 1].astype(np.float16))
-                atomic_write(path[:-4] + '.npy',
-                             lambda tmp: np.save(tmp, cams))
-            save_label_png(mask, path, palette)
-            if first and count < self.num_overlays:
-                overlay = Image.fromarray(
-                    cam_overlay(image, scores, keys, mask, classes, palette))
-                atomic_write(
-                    osp.join(overlay_dir, sample.img_name + '.png'),
-                    lambda tmp: overlay.save(tmp, format='PNG'))
-            if progress is not None:
-                progress.update()
-        if progress is not None:
-            progress.file.write('\n')
+        with Progress(len(todo)) if first and todo else nullcontext() as bar:
+            for count, batch in enumerate(loader):
+                overlay = first and count < self.num_overlays
+                self._write_one(model, batch, threshold, out_dir,
+                                overlay_dir if overlay else None,
+                                dataset.metainfo)
+                if bar is not None:
+                    bar.update()
+        if first and todo:
             rate = len(todo) / max(time.perf_counter() - start, 1e-9)
             print_log(f'Pseudo labels: {rate:.2f} images/s on rank 0.',
                       logger='current')
+
+    def _write_one(self, model, batch: dict, threshold: float, out_dir: str,
+                   overlay_dir: Optional[str], metainfo: dict) -> None:
+        """Write the mask (and CAMs; an overlay to ``overlay_dir`` unless
+        None) of a one-image batch."""
+        with torch.no_grad():
+            sample = model.test_step(batch)[0]
+        scores = sample.seg_logits.data[1:].cpu().numpy()
+        mask = threshold_mask(scores, threshold)
+        keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
+        image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
+        if self.crf is not None:
+            mask = crf_refine(image, mask, keys, self.crf)
+        path = osp.join(out_dir, sample.img_name + '.png')
+        if self.save_cams:
+            cams = dict(keys=keys - 1, cam=scores[keys - 1].astype(np.float16))
+            atomic_write(path[:-4] + '.npy', lambda tmp: np.save(tmp, cams))
+        save_label_png(mask, path, metainfo['palette'])
+        if overlay_dir is not None:
+            overlay = Image.fromarray(
+                cam_overlay(image, scores, keys, mask, metainfo['classes'],
+                            metainfo['palette']))
+            atomic_write(osp.join(overlay_dir, sample.img_name + '.png'),
+                         lambda tmp: overlay.save(tmp, format='PNG'))
 
     def _evaluate(self, runner, out_dir: str, threshold: float) -> dict:
         """mIoU of the written masks of ``eval_ann_file`` against GT
@@ -189,6 +197,8 @@ class PseudoLabelHook(Hook):
                 continue
             pred = read_label_png(self._mask_path(out_dir, info))
             gt = read_label_png(info['seg_map_path'])
+            check_mask_fits_image(gt.shape, pred.shape, info['seg_map_path'],
+                                  info['img_path'])
             stats = stats + iou_stats(pred, gt, len(classes),
                                       dataset.ignore_index)
             count += 1

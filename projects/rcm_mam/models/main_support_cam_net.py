@@ -54,7 +54,9 @@ class MainSupportCAMNet(BaseSegmentor):
             statistics, which SupportNet copies and inference uses;
             default True; no effect with frozen BN).
         test_cfg (dict): ``scales`` (must include 1, whose pass gives the
-            image scores), ``flip`` and ``bg_threshold``.
+            image scores), ``flip``, ``bg_threshold`` and ``max_long_side``
+            (larger images are shrunk to it for the CAMs, which are resized
+            back; None: no bound).
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -72,7 +74,7 @@ class MainSupportCAMNet(BaseSegmentor):
                      mam_every=2),
                  test_cfg: ConfigType = dict(
                      scales=(0.5, 1.0, 1.5, 2.0), flip=True,
-                     bg_threshold=0.15),
+                     bg_threshold=0.15, max_long_side=1024),
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(data_preprocessor, init_cfg)
@@ -237,8 +239,8 @@ class MainSupportCAMNet(BaseSegmentor):
         """(N, C + 1, H, W) background threshold and class scores, and the
         (N, C) image logits.
 
-        Each image is processed at its own size (``img_shape``); the padding
-        of the batch stays 0.
+        Each image is processed at its own size (``img_shape``), bounded by
+        ``test_cfg.max_long_side``; the padding of the batch stays 0.
         """
         n, _, height, width = inputs.shape
         num_classes = self.main_net.classifier.out_channels
@@ -247,9 +249,38 @@ class MainSupportCAMNet(BaseSegmentor):
         logits = inputs.new_zeros(n, num_classes)
         for i, sample in enumerate(data_samples):
             h, w = sample.img_shape
-            scores[i:i + 1, 1:, :h, :w], logits[i:i + 1] = self.cam_scores(
-                inputs[i:i + 1, :, :h, :w], sample.gt_score[None])
+            image = self._bounded(inputs[i:i + 1, :, :h, :w], sample)
+            cams, logits[i:i + 1] = self.cam_scores(image,
+                                                    sample.gt_score[None])
+            if image.shape[-2:] == (h, w):
+                scores[i:i + 1, 1:, :h, :w] = cams
+            else:  # resize the labelled classes only: the others are 0
+                keys = sample.gt_score.nonzero()[:, 0]
+                scores[i:i + 1, 1 + keys, :h, :w] = resize(
+                    cams[:, keys], size=(h, w), mode='bilinear',
+                    align_corners=False)
         return scores, logits
+
+    def _bounded(self, image: Tensor, sample) -> Tensor:
+        """The (1, 3, H, W) ``image`` shrunk to a long side of at most
+        ``test_cfg.max_long_side`` (its CAMs are resized back to H, W).
+
+        Inference memory grows with the pixel count times the test scales
+        (10 GB for a 12-megapixel photo at scales 0.5-1.5 with flip); the
+        bound keeps it that of a VOC-sized image.
+        """
+        limit = self.test_cfg.get('max_long_side')
+        size = image.shape[-2:]
+        if not limit or max(size) <= limit:
+            return image
+        shrunk = [round(x * limit / max(size)) for x in size]
+        where = sample.metainfo.get('img_path', 'image')
+        print_log(f'{where}: {size[0]}x{size[1]} pixels, more '
+                  f'than test_cfg.max_long_side={limit}: its CAMs are '
+                  f'computed at {shrunk[0]}x{shrunk[1]} and resized back.',
+                  logger='current', level=logging.WARNING)
+        return resize(image, size=shrunk, mode='bilinear',
+                      align_corners=False)
 
     def encode_decode(self, inputs: Tensor,
                       batch_data_samples: SampleList) -> Tensor:

@@ -41,6 +41,29 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+class PathDictAction(DictAction):
+    """MMEngine's ``DictAction`` that keeps spaces inside single values.
+
+    ``DictAction`` removes every space of a value (for ``KEY=[1, 2]``), so
+    ``data_root=/data/my voc`` would silently become ``/data/myvoc``. A
+    value that is not a list or tuple (no brackets, no comma) is kept as
+    written here, so paths with spaces work; lists parse as before, and a
+    list element with a space inside, which they would mangle, is refused.
+    """
+
+    @staticmethod
+    def _parse_iterable(val: str):
+        text = val.strip().strip('\'"')
+        if ',' not in text and text[:1] not in '([':
+            return text if ' ' in text else DictAction._parse_iterable(val)
+        if re.search(r'[^\s,()\[\]]\s+[^\s,()\[\]]', text):
+            raise InputError(
+                f'--cfg-options: the list {text!r} has an element with a '
+                "space inside, which MMEngine's option parser would remove. "
+                'Fix: set it in a config file that inherits this one.')
+        return DictAction._parse_iterable(val)
+
+
 def doc_parser(doc: str) -> argparse.ArgumentParser:
     """A parser whose help is a script's docstring (first line, then rest)."""
     lines = doc.splitlines()
@@ -52,7 +75,7 @@ def doc_parser(doc: str) -> argparse.ArgumentParser:
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """The options every tool shares: --cfg-options and the launcher."""
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=PathDictAction,
         help='override settings of the config, KEY=VALUE, e.g. '
         'load_from=work_dirs/cam/iter_1000.pth to start from a previous '
         'stage')

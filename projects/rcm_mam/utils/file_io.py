@@ -2,7 +2,7 @@
 import json
 import os
 import os.path as osp
-import tempfile
+import secrets
 from typing import Any, Callable, Optional, Sequence
 
 import cv2
@@ -12,12 +12,30 @@ from PIL import Image
 from .errors import InputError
 
 
+def _create_temporary(folder: str, stem: str, ext: str) -> str:
+    """Create an empty, uniquely named hidden file in ``folder``.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600) the file is created with
+    mode 0666 less the umask, like any file ``open(path, 'w')`` makes, so
+    outputs on a shared machine are as readable as the user's umask says.
+    """
+    while True:
+        tmp = osp.join(folder, f'.{stem}.{secrets.token_hex(4)}.tmp{ext}')
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                             0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """Write a file so that ``path`` is either complete or absent.
 
     ``write(tmp_path)`` writes to a temporary file in the same folder, which
     then replaces ``path`` in one ``os.replace`` (atomic on POSIX). A crash
-    leaves at most a ``.tmp`` file behind, never a truncated ``path``.
+    leaves at most a ``.tmp`` file behind, never a truncated ``path``. The
+    file's mode follows the umask.
 
     Args:
         path (str): Final file path.
@@ -26,9 +44,7 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     stem, ext = osp.splitext(osp.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f'.{stem}.', suffix=f'.tmp{ext}',
-                               dir=folder)
-    os.close(fd)
+    tmp = _create_temporary(folder, stem, ext)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -110,20 +126,65 @@ def save_label_png(label: np.ndarray, path: str,
     atomic_write(path, lambda tmp: image.save(tmp, format='PNG'))
 
 
+def rgb_mask_error(path: str) -> InputError:
+    """The error for a mask of RGB colours where class indices are read."""
+    return InputError(
+        f'{path}: mask of RGB colours, not class indices. Fix: convert the '
+        'colours to indices with python tools/convert_rgb_masks.py MASK_DIR '
+        'OUT_DIR (VOC colour map), then point data_prefix.seg_map_path to '
+        'OUT_DIR.')
+
+
 def read_label_png(path: str) -> np.ndarray:
     """Read a label PNG (palette or grayscale) as class indices.
 
     Raises:
+        InputError: If the PNG holds RGB colours.
         OSError: If the file is missing, truncated or not a PNG.
 
     Returns:
         np.ndarray: (H, W) uint8 class indices.
     """
     with Image.open(path) as image:
+        if image.mode in ('RGB', 'RGBA'):
+            raise rgb_mask_error(path)
         if image.mode not in ('P', 'L'):
             raise OSError(f'expected a palette or grayscale PNG, got mode '
                           f'{image.mode}')
         return np.array(image)
+
+
+def colours_to_indices(rgb: np.ndarray, path: str) -> np.ndarray:
+    """Class indices of a mask drawn in the VOC colour map.
+
+    Args:
+        rgb (np.ndarray): (H, W, 3) uint8 colours: those of
+            :func:`voc_palette`, VOC's boundary colour (224, 224, 192) and
+            white both meaning 255 (ignore).
+        path (str): The mask file, for the message.
+
+    Raises:
+        InputError: If a colour is not in the colour map.
+
+    Returns:
+        np.ndarray: (H, W) uint8 class indices.
+    """
+    def code(colours: np.ndarray) -> np.ndarray:
+        colours = colours.astype(np.int64)
+        return colours[..., 0] << 16 | colours[..., 1] << 8 | colours[..., 2]
+
+    lookup = dict(zip(code(voc_palette(256)).tolist(), range(256)))
+    lookup[0xFFFFFF] = 255
+    values, inverse = np.unique(code(rgb[..., :3]), return_inverse=True)
+    unknown = [v for v in values.tolist() if v not in lookup]
+    if unknown:
+        colour = ((unknown[0] >> 16) & 255, (unknown[0] >> 8) & 255,
+                  unknown[0] & 255)
+        raise InputError(f'{path}: colour {colour} is not in the VOC colour '
+                         'map. Fix: draw the mask in the VOC colours (class '
+                         'i in voc_palette()[i]) or save class indices.')
+    indices = np.array([lookup[v] for v in values.tolist()], dtype=np.uint8)
+    return indices[inverse].reshape(rgb.shape[:2])
 
 
 def check_relative_name(name: str, where: str,
