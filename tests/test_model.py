@@ -88,6 +88,34 @@ def test_losses_switch_off():
     assert set(model.loss(*batch())) == {'loss_cls', 'loss_rcm'}
 
 
+def test_nonfinite_losses_are_counted_then_stop_training(monkeypatch):
+    model = build_model(mam_loss=None,
+                        train_cfg=dict(support_scales=(1.0, ),
+                                       mam_scales=(1.0, ), mam_every=2,
+                                       max_nonfinite=3))
+    model.reset_support_net()
+    model.train()
+    rcm = model.rcm_loss.forward
+    nan = [True]
+    monkeypatch.setattr(model.rcm_loss, 'forward', lambda *a: rcm(*a) * (
+        float('nan') if nan[0] else 1))
+    inputs, samples = batch(n=2, size=32)
+    for count in (1, 2):
+        losses = model.loss(inputs, samples)
+        assert losses['loss_rcm'] == 0 and losses['nonfinite_rcm'] == count
+    nan[0] = False  # a finite value ends the run of non-finite ones
+    losses = model.loss(inputs, samples)
+    assert torch.isfinite(losses['loss_rcm'])
+    assert losses['nonfinite_rcm'] == 2  # the total, for the log
+    nan[0] = True
+    model.loss(inputs, samples)
+    model.loss(inputs, samples)
+    with pytest.raises(InputError, match='loss_rcm was not finite in 3 '
+                       'iterations in a row \\(5 in all\\): training '
+                       'diverged. Fix: lower the learning rate'):
+        model.loss(inputs, samples)
+
+
 def test_supportnet_stays_in_eval_mode(model):
     model.train()
     assert model.main_net.training and not model.support_net.training

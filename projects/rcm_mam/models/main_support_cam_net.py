@@ -52,7 +52,9 @@ class MainSupportCAMNet(BaseSegmentor):
             batch: 2 = half, as METHOD.md) and ``mam_bn_stats`` (whether
             MAM's rescaled MainNet passes update the BatchNorm running
             statistics, which SupportNet copies and inference uses;
-            default True; no effect with frozen BN).
+            default True; no effect with frozen BN) and ``max_nonfinite``
+            (training stops after that many non-finite RCM or MAM losses
+            in a row; default 20).
         test_cfg (dict): ``scales`` (must include 1, whose pass gives the
             image scores), ``flip``, ``bg_threshold`` and ``max_long_side``
             (larger images are shrunk to it for the CAMs, which are resized
@@ -91,6 +93,9 @@ class MainSupportCAMNet(BaseSegmentor):
         self.mam_loss = MODELS.build(mam_loss) if mam_loss else None
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        # per loss name: non-finite values in a row, and in all
+        self._nonfinite_run: Dict[str, int] = {}
+        self._nonfinite_total: Dict[str, int] = {}
         self.align_corners = False  # read by postprocess_result
         for key, scales in (
                 ('train_cfg.support_scales', train_cfg['support_scales']),
@@ -129,7 +134,9 @@ class MainSupportCAMNet(BaseSegmentor):
 
         Returns:
             dict[str, Tensor]: ``loss_cls`` and, if switched on,
-            ``loss_rcm`` and ``loss_mam``.
+            ``loss_rcm`` and ``loss_mam``; ``nonfinite_rcm`` /
+            ``nonfinite_mam`` (not losses, for the log) once one was not
+            finite.
         """
         labels = labels_from_samples(data_samples)
         main = self.main_net(inputs)
@@ -147,6 +154,9 @@ class MainSupportCAMNet(BaseSegmentor):
             losses[self.mam_loss.loss_name] = self._weighted(
                 self.mam_loss,
                 self._mam(inputs, main, support_cams, labels))
+        for name, count in self._nonfinite_total.items():  # logged only
+            losses[name.replace('loss_', 'nonfinite_', 1)] = \
+                main.logits.new_tensor(float(count))
         return losses
 
     def _support_forward(self, inputs: Tensor,
@@ -192,19 +202,35 @@ class MainSupportCAMNet(BaseSegmentor):
         return self.mam_loss(torch.stack(main_cams), support_cams,
                              labels[index], scales.index(1.0))
 
-    @staticmethod
-    def _weighted(loss_module, loss: Tensor) -> Tensor:
-        """Apply the linear warm-up ramp; zero out a non-finite loss."""
-        if not torch.isfinite(loss):
-            print_log(f'{loss_module.loss_name} is not finite; it is set to '
-                      '0 for this iteration.', logger='current',
-                      level=logging.WARNING)
-            return loss.new_zeros(())
-        warmup = loss_module.warmup_iters
-        if warmup:
-            iteration = MessageHub.get_current_instance().get_info('iter', 0)
-            loss = loss * min(1.0, iteration / warmup)
-        return loss
+    def _weighted(self, loss_module, loss: Tensor) -> Tensor:
+        """Apply the linear warm-up ramp; zero out a non-finite loss.
+
+        Non-finite values are counted (``nonfinite_<loss>`` in the log, the
+        run's total so far); ``train_cfg.max_nonfinite`` of them in a row
+        (default 20) stop training with an error.
+        """
+        name = loss_module.loss_name
+        if torch.isfinite(loss):
+            self._nonfinite_run[name] = 0
+            warmup = loss_module.warmup_iters
+            if warmup:
+                iteration = MessageHub.get_current_instance().get_info(
+                    'iter', 0)
+                loss = loss * min(1.0, iteration / warmup)
+            return loss
+        self._nonfinite_run[name] = self._nonfinite_run.get(name, 0) + 1
+        self._nonfinite_total[name] = self._nonfinite_total.get(name, 0) + 1
+        limit = self.train_cfg.get('max_nonfinite', 20)
+        if self._nonfinite_run[name] >= limit:
+            raise InputError(
+                f'{name} was not finite in {limit} iterations in a row '
+                f'({self._nonfinite_total[name]} in all): training diverged. '
+                'Fix: lower the learning rate or the loss weight, or raise '
+                'train_cfg.max_nonfinite to go on.')
+        print_log(f'{name} is not finite ({self._nonfinite_run[name]} in a '
+                  'row); it is set to 0 for this iteration.',
+                  logger='current', level=logging.WARNING)
+        return loss.new_zeros(())
 
     # --- inference --------------------------------------------------------
     def cam_scores(self, images: Tensor,
