@@ -44,6 +44,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     dataset=dict(
+        type='PseudoMaskVOCDataset',  # refuses an unfinished mask folder
         ann_file='ImageSets/Segmentation/train_aug.txt',
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path=pseudo_label_dir),

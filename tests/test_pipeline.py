@@ -120,3 +120,25 @@ with ThreadPoolExecutor(4) as pool:
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list(tmp_path.glob('*/train_command.json'))) == 12
+
+
+def test_claim_tells_a_retrained_checkpoint_from_the_old_one(tmp_path):
+    """A retrained iter_N.pth has the same path: its content counts."""
+    script = f'''
+import argparse, sys
+sys.path.insert(0, 'tools')
+from run_pipeline import Pipeline
+pipe = Pipeline(argparse.Namespace(work_dir={str(tmp_path)!r}, gpus=1))
+ckpt = {str(tmp_path / 'iter_4.pth')!r}
+args = ['configs/synthetic/cam_r18_synthetic.py', ckpt]
+open(ckpt, 'w').write('first training')
+pipe.claim({str(tmp_path / 'test')!r}, 'test', args, False)
+pipe.claim({str(tmp_path / 'test')!r}, 'test', args, True)  # the same
+open(ckpt, 'w').write('retrained')
+pipe.claim({str(tmp_path / 'test')!r}, 'test', args, True)
+'''
+    result = subprocess.run([PYTHON, '-c', script], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert 'was made with another config or other arguments' in \
+        result.stderr.strip().splitlines()[-1]

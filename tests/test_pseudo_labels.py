@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import CONFIGS, PYTHON, ROOT, tiny_config
 from projects.rcm_mam.engine import PseudoLabelHook, pseudo_label_hook
 from projects.rcm_mam.models.pseudo_mask import threshold_mask
+from projects.rcm_mam.utils import InputError
 
 CONFIG = osp.join(CONFIGS, 'synthetic', 'rcm_mam_r18_synthetic.py')
 
@@ -111,6 +112,59 @@ def test_crf_masks_are_valid(runner):
                            num_overlays=0)
     summary = hook.generate(runner)
     assert summary['crf'] and 0 <= summary['mIoU'] <= 100
+
+
+def test_masks_of_other_settings_are_not_reused(runner):
+    out = osp.join(runner.work_dir, 'stale')
+    hook = PseudoLabelHook(out_dir='stale', num_workers=0, num_overlays=0,
+                           eval_ann_file=None)
+    hook.generate(runner)
+    record = json.load(open(osp.join(out, 'generation.json')))
+    assert record['complete'] and record['settings']['bg_threshold'] == 0.3
+    other = PseudoLabelHook(out_dir='stale', bg_threshold=0.5,
+                            num_workers=0, num_overlays=0,
+                            eval_ann_file=None)
+    with pytest.raises(InputError, match='stale: its pseudo masks were made '
+                       'with other settings \\(bg_threshold differ'):
+        other.generate(runner)
+    weight = runner.model.main_net.classifier.weight
+    weight.data += 1  # a retrained model, same checkpoint path
+    try:
+        with pytest.raises(InputError, match='weights_sha256 differ'):
+            hook.generate(runner)
+    finally:
+        weight.data -= 1
+    os.remove(osp.join(out, 'generation.json'))  # masks of an old version
+    with pytest.raises(InputError, match='holds pseudo masks with no record '
+                       'of what made them'):
+        hook.generate(runner)
+
+
+def test_stage2_refuses_an_unfinished_mask_folder(runner, voc_root):
+    from projects.rcm_mam.datasets import PseudoMaskVOCDataset
+    hook = PseudoLabelHook(out_dir='finished', num_workers=0,
+                           num_overlays=0, eval_ann_file=None)
+    hook.generate(runner)
+    out = osp.join(runner.work_dir, 'finished')
+
+    def build():
+        return PseudoMaskVOCDataset(
+            data_root=voc_root, ann_file='ImageSets/Segmentation/'
+            'train_aug.txt', data_prefix=dict(img_path='JPEGImages',
+                                              seg_map_path=out))
+
+    assert len(build()) == 18
+    record = osp.join(out, 'generation.json')
+    json.dump(dict(json.load(open(record)), complete=False),
+              open(record, 'w'))  # as a killed generation leaves it
+    with pytest.raises(InputError, match='is from a generation that did '
+                       'not finish'):
+        build()
+    hook.generate(runner)  # the re-run resumes and finishes
+    assert len(build()) == 18
+    os.remove(record)
+    with pytest.raises(InputError, match='has no record of its generation'):
+        build()
 
 
 @pytest.mark.slow

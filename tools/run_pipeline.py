@@ -128,11 +128,13 @@ class Pipeline:
         content, bases included) and ``arguments`` (config path first).
 
         A resumed or reused output of another config, checkpoint or option
-        would mix runs or report stale scores.
+        would mix runs or report stale scores. Checkpoints count by content:
+        a retrained ``iter_N.pth`` keeps its path.
         """
         record = osp.join(work_dir, f'{script}_command.json')
         command = dict(arguments=arguments, gpus=self.args.gpus,
-                       config_sha256=config_sha256(arguments[0]))
+                       config_sha256=config_sha256(arguments[0]),
+                       checkpoints_sha256=checkpoint_digests(arguments))
         if osp.isfile(record):
             with open(record) as f:
                 if json.load(f) == command:
@@ -345,6 +347,30 @@ def config_sha256(path: str) -> str:
         config = load_config(osp.join(ROOT, path)).to_dict()
     return hashlib.sha256(json.dumps(config, sort_keys=True,
                                      default=str).encode()).hexdigest()
+
+
+def checkpoint_digests(arguments: List[str]) -> Dict[str, str]:
+    """SHA-256 of the content of each checkpoint an argument names (as
+    itself or as ``KEY=PATH``)."""
+    paths = [a.split('=', 1)[-1] for a in arguments]
+    return {p: file_sha256(p, stamp(p)) for p in paths
+            if p.endswith('.pth') and osp.isfile(p)}
+
+
+def stamp(path: str) -> tuple:
+    """Size, modification time and inode: a rewritten file changes them."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+@lru_cache(maxsize=None)
+def file_sha256(path: str, stamp: tuple) -> str:
+    """SHA-256 of a file, once per path and :func:`stamp`."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def plot_losses(train_dirs: List[str], path: str) -> None:

@@ -1,8 +1,10 @@
+from .pseudo_mask_voc import PseudoMaskVOCDataset
 from .transforms import (LoadVerifiedAnnotations, LoadVerifiedImageFromFile,
                          PackWSSSInputs)
 from .voc_image_label import VOCImageLabelDataset
 
 __all__ = [
-    'VOCImageLabelDataset', 'LoadVerifiedImageFromFile',
+    'VOCImageLabelDataset', 'PseudoMaskVOCDataset',
+    'LoadVerifiedImageFromFile',
     'LoadVerifiedAnnotations', 'PackWSSSInputs'
 ]

@@ -1,4 +1,5 @@
 """PseudoLabelHook: write the pseudo masks of a split from the trained CAMs."""
+import os
 import os.path as osp
 import time
 from contextlib import nullcontext
@@ -17,10 +18,12 @@ from torch.utils.data import DataLoader, Subset
 
 from ..datasets.checks import check_mask_fits_image, loaded_size
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
-from ..models.pseudo_mask import check_crf_available, crf_refine, \
-    threshold_mask
+from ..models.pseudo_mask import (DEFAULT_CRF, check_crf_available,
+                                  crf_refine, threshold_mask)
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
+from ..utils.generation_record import (claim_folder, mark_complete,
+                                       weights_digest)
 from ..utils.progress import Progress
 from ..utils.visualization import cam_overlay
 
@@ -109,6 +112,11 @@ class PseudoLabelHook(Hook):
         dataset = self._build_dataset(runner, self.ann_file)
         color_type = dataset.pipeline.transforms[0].color_type
         rank, world_size = get_dist_info()
+        claim_folder(out_dir, self._settings(model, dataset, threshold,
+                                             color_type),
+                     has_masks=osp.isdir(out_dir) and any(
+                         f.endswith('.png') for f in os.listdir(out_dir)),
+                     write=rank == 0)
         shard = range(rank, len(dataset), world_size)
         todo = [
             i for i in shard if not is_valid_mask(
@@ -121,9 +129,25 @@ class PseudoLabelHook(Hook):
         self._write(model, dataset, todo, threshold, out_dir,
                     runner.work_dir, first=rank == 0)
         barrier()
-        if is_main_process() and self.eval_ann_file:
+        if not is_main_process():
+            return None
+        mark_complete(out_dir)
+        if self.eval_ann_file:
             return self._evaluate(runner, out_dir, threshold)
         return None
+
+    def _settings(self, model, dataset, threshold: float,
+                  color_type: str) -> dict:
+        """What decides every mask: recorded in the folder."""
+        test_cfg = model.test_cfg
+        return dict(
+            weights_sha256=weights_digest(model.main_net),
+            data_root=dataset.data_root, ann_file=self.ann_file,
+            bg_threshold=threshold, scales=test_cfg['scales'],
+            flip=test_cfg.get('flip', True),
+            max_long_side=test_cfg.get('max_long_side'),
+            color_type=color_type,
+            crf=None if self.crf is None else {**DEFAULT_CRF, **self.crf})
 
     def _build_dataset(self, runner, ann_file: str):
         """The test data set on ``ann_file``, loading images only, with the

@@ -1,0 +1,90 @@
+"""What made a folder of pseudo masks, and whether its generation finished.
+
+``PseudoLabelHook`` writes ``generation.json`` into its mask folder before
+the first mask: the settings that decide every mask (a digest of the
+model's weights, not a checkpoint path, which a retrained ``iter_N.pth``
+keeps; the split, data root, threshold, test scales, flip, size bound,
+image orientation and CRF settings) and ``complete: false``, set to true
+once every mask is written. A re-run with other settings stops instead of
+resuming, and stage 2 refuses a folder whose generation did not finish.
+"""
+import hashlib
+import json
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from ..utils.errors import InputError
+from ..utils.file_io import dump_json
+
+RECORD = 'generation.json'
+FIX = ('Fix: remove the folder to make them again, or write them elsewhere '
+       "(PseudoLabelHook's out_dir, or --work-dir).")
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 of a model's parameters and buffers (names and bytes)."""
+    digest = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().reshape(-1).view(
+            dtype=torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def read_record(folder: str) -> Optional[dict]:
+    """The folder's record, or None if it has none."""
+    path = osp.join(folder, RECORD)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def claim_folder(folder: str, settings: dict, has_masks: bool,
+                 write: bool = True) -> None:
+    """Record ``settings`` for a new generation in ``folder`` (if
+    ``write``: rank 0 of a distributed run), or check that the masks
+    already there were made with the same ones.
+
+    Raises:
+        InputError: If the folder holds masks of other (or unrecorded)
+            settings.
+    """
+    settings = json.loads(json.dumps(settings))  # tuples as JSON lists
+    record = read_record(folder)
+    if record is None:
+        if has_masks:
+            raise InputError(f'{folder}: holds pseudo masks with no record '
+                             f'of what made them ({RECORD}). {FIX}')
+        if write:
+            dump_json(dict(settings=settings, complete=False),
+                      osp.join(folder, RECORD))
+        return
+    changed = sorted(k for k in {*settings, *record['settings']}
+                     if settings.get(k) != record['settings'].get(k))
+    if changed:
+        raise InputError(f'{folder}: its pseudo masks were made with other '
+                         f'settings ({", ".join(changed)} differ; see '
+                         f'{RECORD}). {FIX}')
+
+
+def mark_complete(folder: str) -> None:
+    """Mark the generation in ``folder`` finished."""
+    record = read_record(folder)
+    if not record['complete']:
+        dump_json(dict(record, complete=True), osp.join(folder, RECORD))
+
+
+def check_complete(folder: str) -> None:
+    """Stage 2 may only train on a folder whose generation finished."""
+    record = read_record(folder)
+    if record is None or not record['complete']:
+        why = 'has no record of its generation' if record is None else \
+            'is from a generation that did not finish'
+        raise InputError(
+            f'{folder}: the pseudo-mask folder {why} ({RECORD}), so masks '
+            'may be missing. Fix: run (or re-run, which resumes) '
+            'tools/make_pseudo_labels.py CONFIG CHECKPOINT for it.')
