@@ -14,6 +14,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 from torch import Tensor
 
+from ..utils.dist import global_mean
 from ..utils.errors import InputError
 from .cam_net import CAMNet, CAMOutput
 from .cam_utils import (frozen_bn_stats, labels_from_samples,
@@ -181,8 +182,8 @@ class MainSupportCAMNet(BaseSegmentor):
         n = len(inputs)
         every = self.train_cfg['mam_every']
         index = [i for i in range(n) if (get_rank() * n + i) % every == 0]
-        if not index:
-            return main.cam.sum() * 0
+        if not index:  # no MAM image here; the other ranks' count this one
+            return global_mean(main.cam.sum() * 0, main.cam.new_zeros(()))
         size = main.cam.shape[-2:]
         if support_cams is None:
             support_cams = torch.stack([

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...utils.dist import global_mean
 from ..cam_utils import (check_missed_criterion, max_normalise,
                          missed_classes)
 
@@ -33,7 +34,8 @@ class MAMLoss(nn.Module):
     The target is the cosine-weighted mean of SupportNet's CAMs over its
     scales, ``sum_k w_k CAM_k / S``, detached; the loss is the L1 distance of
     each MainNet-scale CAM to it, summed over MainNet scales and averaged
-    over pixels and the image's classes. No learnable parameters.
+    over pixels and over the images' classes of all ranks (see
+    ``utils.dist.global_mean``). No learnable parameters.
 
     Args:
         relu (bool): ReLU all CAMs first. Defaults to False (raw CAMs, as
@@ -116,5 +118,5 @@ class MAMLoss(nn.Module):
         mask = labels if self.label_mask else torch.ones_like(labels)
         if self.skip_missed:
             mask = mask * ~missed
-        return self.loss_weight * (per_class * mask).sum() / mask.sum().clamp(
-            min=1)
+        return self.loss_weight * global_mean((per_class * mask).sum(),
+                                              mask.sum())

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...utils.dist import gather_batch
+from ...utils.dist import gather_batch, global_mean
 from ..cam_utils import (check_missed_criterion, max_normalise,
                          missed_classes)
 
@@ -106,8 +106,10 @@ class RCMLoss(nn.Module):
     prototypes; every MainNet pixel feature is classified by cosine
     similarity (times ``temperature``) to the leave-one-out prototypes of
     the batch (gathered over all ranks), with cross-entropy against its
-    pseudo label. The memory, if any, holds the last ``memory_size``
-    prototypes of each class from earlier batches (saved in checkpoints).
+    pseudo label, averaged over the valid pixels of all ranks: 8 GPUs at
+    batch 1 train as 1 at batch 8 (``utils.dist.global_mean``). The
+    memory, if any, holds the last ``memory_size`` prototypes of each class
+    from earlier batches (saved in checkpoints).
 
     Args:
         num_classes (int): Foreground classes C. Defaults to 20.
@@ -203,13 +205,13 @@ class RCMLoss(nn.Module):
             index = pseudo.clamp(max=self.num_classes - 1).flatten(1)
             usable = available.gather(1, index).view_as(pseudo)
             target = pseudo.masked_fill(~usable, IGNORE)
-        if not (target != IGNORE).any():
-            return main_feature.sum() * 0
         logits = self.temperature * torch.einsum(
             'ndhw,nkd->nkhw', F.normalize(main_feature, dim=1), prototypes)
         logits = logits.masked_fill(~available[:, :, None, None], EXCLUDED)
-        return self.loss_weight * F.cross_entropy(
-            logits, target, ignore_index=IGNORE)
+        total = F.cross_entropy(logits, target, ignore_index=IGNORE,
+                                reduction='sum')
+        return self.loss_weight * global_mean(total,
+                                              (target != IGNORE).sum())
 
     def _remember(self, protos: Tensor, present: Tensor) -> None:
         """Push the batch's prototypes into each class's ring buffer.
