@@ -4,6 +4,7 @@ import os
 import os.path as osp
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import build_dataset as build
@@ -82,3 +83,73 @@ def test_custom_class_list(tmp_path):
                                                                       [1],
                                                                       [2]]
     assert len(dataset.metainfo['palette']) == 4
+
+
+VOC_XML = '''<annotation><filename>{name}.jpg</filename>
+<object><name>person</name><difficult>0</difficult>
+  <part><name>head</name></part><part><name>hand</name></part></object>
+<object><name>dog</name><difficult>1</difficult></object>
+<object><name>{third}</name><difficult>0</difficult></object>
+</annotation>'''
+
+
+def test_xml_labels_follow_irn(tmp_path):
+    """Difficult objects count, part names do not (IRN's cls_labels)."""
+    import subprocess
+
+    from conftest import PYTHON, ROOT
+    ann = tmp_path / 'Annotations'
+    ann.mkdir()
+    (ann / '2007_000001.xml').write_text(
+        VOC_XML.format(name='2007_000001', third='person'))
+    result = subprocess.run([PYTHON, 'tools/make_voc_labels.py',
+                             str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    labels = json.load(open(tmp_path / 'cls_labels.json'))
+    assert labels == {'2007_000001': ['dog', 'person']}
+    (ann / '2007_000002.xml').write_text(
+        VOC_XML.format(name='2007_000002', third='unicorn'))
+    result = subprocess.run([PYTHON, 'tools/make_voc_labels.py',
+                             str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {ann}/2007_000002.xml: object class 'unicorn' is not one "
+        'of the configured classes. Fix: correct the file or the metainfo '
+        'classes.')
+
+
+@pytest.mark.parametrize('layout', ['irn', 'mmseg'])
+def test_voc_config_reads_either_sbd_layout(tmp_path, layout):
+    """The VOC dataset config: labels from the XML's cls_labels.json,
+    train_aug.txt or trainaug.txt, train and val scored on VOC's masks."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    from conftest import CONFIGS
+    from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc
+    make_synthetic_voc(str(tmp_path), 0, 12, 6, 6, layout=layout)
+    root = str(tmp_path / 'VOCdevkit' / 'VOC2012')
+    os.remove(osp.join(root, 'SegmentationClassAug', '2011_000000.png'))
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets',
+                                   'voc12aug_image_label.py'))
+    labels = json.load(open(osp.join(root, 'cls_labels.json')))
+    sizes = {}
+    for split in ('train', 'val', 'test'):
+        dataset_cfg = cfg[f'{split}_dataloader'].dataset
+        dataset_cfg.update(data_root=root)
+        dataset = DATASETS.build(dataset_cfg)
+        sizes[split] = len(dataset)
+        for i in range(len(dataset)):
+            info = dataset.get_data_info(i)
+            assert [CLASSES[k + 1] for k in np.flatnonzero(
+                info['gt_score'])] == labels[info['img_name']]
+            if split != 'train':  # scored against VOC's own masks
+                assert info['seg_map_path'] == osp.join(
+                    root, 'SegmentationClass', info['img_name'] + '.png')
+    assert sizes == dict(train=18, val=6, test=12)
+    sample = DATASETS.build(cfg.test_dataloader.dataset)[0]
+    assert 255 in sample['data_samples'].gt_sem_seg.data  # VOC's band

@@ -1,5 +1,6 @@
 """The synthetic VOC generator: layout, determinism and WSSS properties."""
 import hashlib
+import json
 import os
 import os.path as osp
 
@@ -34,10 +35,19 @@ def tree_digest(root):
     return digest.hexdigest()
 
 
+def folder_digest(folder):
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        digest.update(name.encode())
+        with open(osp.join(folder, name), 'rb') as f:
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
 def test_layout(voc_root):
     assert generated(os.listdir(voc_root)) == [
-        'ImageSets', 'JPEGImages', 'SegmentationClass',
-        'SegmentationClassAug'
+        'Annotations', 'ImageSets', 'JPEGImages', 'SegmentationClass',
+        'SegmentationClassAug', 'cls_labels.json'
     ]
     train, val = read_split(voc_root, 'train'), read_split(voc_root, 'val')
     aug = read_split(voc_root, 'train_aug')
@@ -45,12 +55,34 @@ def test_layout(voc_root):
     assert read_split(voc_root, 'trainval') == train + val
     assert set(train) < set(aug) and not set(aug) & set(val)
     for name in aug + val:
-        assert osp.isfile(osp.join(voc_root, 'JPEGImages', name + '.jpg'))
-        assert osp.isfile(
-            osp.join(voc_root, 'SegmentationClassAug', name + '.png'))
+        for folder, ext in (('JPEGImages', '.jpg'), ('Annotations', '.xml'),
+                            ('SegmentationClassAug', '.png')):
+            assert osp.isfile(osp.join(voc_root, folder, name + ext))
     # SegmentationClass exists for train and val only, as in VOC2012
     assert sorted(os.listdir(osp.join(voc_root, 'SegmentationClass'))) == \
         sorted(n + '.png' for n in train + val)
+
+
+def test_mmseg_converter_layout(tmp_path, voc_root):
+    """What mmseg's voc_aug.py writes: trainaug.txt, aug.txt, SBD's masks
+    for a subset only; images, VOC masks and XML as in the IRN layout."""
+    splits = syn.make_synthetic_voc(str(tmp_path), 0, 12, 6, 6,
+                                    layout='mmseg')
+    root = tmp_path / 'VOCdevkit' / 'VOC2012'
+    names = sorted(os.listdir(root / 'ImageSets' / 'Segmentation'))
+    assert names == ['aug.txt', 'train.txt', 'trainaug.txt', 'trainval.txt',
+                     'val.txt']
+    train = read_split(root, 'train')
+    assert read_split(root, 'trainaug') == train + read_split(root, 'aug')
+    assert len(read_split(root, 'aug')) == 6 and splits['aug'][0] == \
+        '2011_000000'
+    sbd = {n[:-4] for n in os.listdir(root / 'SegmentationClassAug')}
+    assert set(read_split(root, 'aug')) < sbd
+    assert sbd & set(train) and set(train) - sbd  # some of train only
+    assert sbd & set(read_split(root, 'val'))
+    for folder in ('JPEGImages', 'SegmentationClass', 'Annotations'):
+        assert folder_digest(root / folder) == folder_digest(
+            osp.join(voc_root, folder)), folder
 
 
 def test_mask_formats_and_values(voc_root):
@@ -64,16 +96,42 @@ def test_mask_formats_and_values(voc_root):
             osp.join(voc_root, 'SegmentationClassAug', name + '.png'))
         assert voc.mode == 'P' and aug.mode == 'L'  # VOC palette, SBD gray
         assert voc.getpalette()[3:6] == [128, 0, 0]  # VOC colour of class 1
-        label = np.array(voc)
-        np.testing.assert_array_equal(label, np.array(aug))
+        label, coarse = np.array(voc), np.array(aug)
         image = Image.open(osp.join(voc_root, 'JPEGImages', name + '.jpg'))
-        assert image.format == 'JPEG' and image.size == voc.size
+        assert image.format == 'JPEG' and image.size == voc.size == aug.size
         values = set(np.unique(label).tolist())
         objects = values - {0, 255}
         assert 255 in values, 'objects have a 255 boundary band'
         assert 1 <= len(objects) <= 3 and objects <= voc_ids
+        # SBD's copy: coarser, no band, the same classes
+        assert set(np.unique(coarse).tolist()) == objects | {0}
+        band = label == 255
+        assert (coarse[~band] != label[~band]).any()
         seen |= objects
     assert len(seen) >= 5
+
+
+def test_xml_labels_agree_with_the_masks(voc_root):
+    labels = json.load(open(osp.join(voc_root, 'cls_labels.json')))
+    names = read_split(voc_root, 'train_aug') + read_split(voc_root, 'val')
+    assert sorted(labels) == sorted(names)
+    for name in names:
+        for folder in ('SegmentationClass', 'SegmentationClassAug'):
+            path = osp.join(voc_root, folder, name + '.png')
+            if osp.isfile(path):
+                present = {syn.VOC_CLASSES[v]
+                           for v in np.unique(np.array(Image.open(path)))
+                           if 0 < v < 255}
+                assert sorted(present) == labels[name], (name, folder)
+
+
+def test_jpegs_and_voc_masks_are_those_of_before(voc_root):
+    """The images and VOC masks of seed 0 as the generator first wrote
+    them (before XML and the coarse SBD copy were added)."""
+    assert folder_digest(osp.join(voc_root, 'JPEGImages')) == \
+        '495b85d8c45c70b873adf3b8d7b4eceaf68c5b9701ba02fc49f9373b8cb639f2'
+    assert folder_digest(osp.join(voc_root, 'SegmentationClass')) == \
+        '4aad929bde287ea94ad12b5f065f59c13103baf55dcc930715f3af0bc89c5d93'
 
 
 def test_deterministic(tmp_path, voc_root):

@@ -86,7 +86,7 @@ def test_load_time_mask_check(cfg, root):
     with open(osp.join(root, 'labels.json'), 'w') as f:
         f.write('{' + ','.join(f'"{n}": ["cat"]' for n in names.split()) +
                 '}')
-    path = osp.join(root, 'SegmentationClassAug', '2007_000000.png')
+    path = osp.join(root, 'SegmentationClass', '2007_000000.png')
     save_label_png(np.full((8, 8), 40, np.uint8), path, palette=None)
     dataset = DATASETS.build(dataset_cfg)
     with pytest.raises(InputError, match='2007_000000.png: mask values '

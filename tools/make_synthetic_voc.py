@@ -2,8 +2,9 @@
 
     python tools/make_synthetic_voc.py --out data/synthetic_voc [--seed 0]
 
-writes ``OUT/VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,
-SegmentationClassAug,ImageSets/Segmentation}`` as PASCAL VOC2012 + SBD are.
+writes ``OUT/VOCdevkit/VOC2012/{JPEGImages,Annotations,SegmentationClass,
+SegmentationClassAug,ImageSets/Segmentation}`` and ``cls_labels.json`` as
+PASCAL VOC2012 + SBD are (and as tools/make_voc_labels.py makes the labels).
 Deterministic for a given seed; re-running keeps finished files.
 """
 import argparse
@@ -25,13 +26,18 @@ def parse_args() -> argparse.Namespace:
                         help='images in val')
     parser.add_argument('--num-aug', type=int, default=200,
                         help='extra SBD-style images of train_aug')
+    parser.add_argument('--layout', choices=['irn', 'mmseg'], default='irn',
+                        help="SBD's layout: IRN's downloaded "
+                        "SegmentationClassAug and train_aug.txt, or what "
+                        "mmseg's voc_aug.py writes (trainaug.txt, aug.txt, "
+                        'masks of SBD images only)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     splits = make_synthetic_voc(args.out, args.seed, args.num_train,
-                                args.num_val, args.num_aug)
+                                args.num_val, args.num_aug, args.layout)
     sizes = ', '.join(f'{k} {len(v)}' for k, v in splits.items())
     root = osp.join(args.out, 'VOCdevkit', 'VOC2012')
     print(f'synthetic VOC in {root}: {sizes}')

@@ -1,11 +1,16 @@
-# PASCAL VOC2012 + SBD (train_aug) with image-level labels derived from the
-# masks. Training never loads a mask; val/test load them for evaluation.
+# PASCAL VOC2012 + SBD (train_aug) with image-level labels from VOC's XML
+# (cls_labels.json: python tools/make_voc_labels.py DATA_ROOT), so training
+# reads no mask and either SBD layout works (train_aug.txt or mmseg's
+# trainaug.txt, found automatically). `train` and `val` are scored against
+# VOC's own masks (SegmentationClass), as the literature does.
 # Images are read in their stored orientation (LoadVerifiedImageFromFile's
 # default color_type), on which VOC's masks are drawn; for a data set
 # annotated on EXIF-rotated photos set color_type='color' in every image
 # loader, the stage-2 config's too. Pseudo masks follow test_pipeline's.
 dataset_type = 'VOCImageLabelDataset'
 data_root = 'data/VOCdevkit/VOC2012'
+label_file = 'cls_labels.json'
+voc_masks = dict(img_path='JPEGImages', seg_map_path='SegmentationClass')
 crop_size = (384, 384)
 long_side = (256, 512)  # random resize of the long side, as METHOD.md
 train_pipeline = [
@@ -40,6 +45,8 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train_aug.txt',
+        label_file=label_file,
+        data_prefix=voc_masks,
         pipeline=train_pipeline))
 # Validation during training: classifier mAP (and CAM mIoU) on `val`.
 val_dataloader = dict(
@@ -51,6 +58,8 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/Segmentation/val.txt',
+        label_file=label_file,
+        data_prefix=voc_masks,
         pipeline=test_pipeline))
 # tools/test.py: CAM (seed) mIoU on `train`, the WSSS convention.
 test_dataloader = dict(
@@ -62,6 +71,8 @@ test_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train.txt',
+        label_file=label_file,
+        data_prefix=voc_masks,
         pipeline=test_pipeline))
 # CAM mIoU for a sweep of background thresholds (the model's test_cfg
 # bg_threshold is the configured one), and the classifier's mAP.

@@ -42,7 +42,9 @@ def read_label_file(path: str, names: Sequence[str],
                     classes: Sequence[str]) -> Labels:
     """Read the labels of ``names`` from a ``.json`` or IRN ``.npy`` file."""
     if not osp.isfile(path):
-        raise InputError(f'{path}: label file not found. Fix: correct '
+        raise InputError(f'{path}: label file not found. Fix: for VOC, '
+                         'write it from Annotations/*.xml with python '
+                         'tools/make_voc_labels.py DATA_ROOT; else correct '
                          'label_file in the dataset config, or set it to '
                          'None to derive labels from the masks.')
     if path.endswith('.npy'):

@@ -3,6 +3,7 @@ from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from ..utils.generation_record import check_complete
+from .voc_image_label import resolve_split
 
 
 @DATASETS.register_module()
@@ -11,10 +12,12 @@ class PseudoMaskVOCDataset(PascalVOCDataset):
     ``PseudoLabelHook`` wrote to ``data_prefix.seg_map_path``.
 
     It refuses a mask folder whose generation did not finish (a killed
-    run: masks missing) or that has no record of one. Same arguments as
-    :class:`mmseg.datasets.PascalVOCDataset`.
+    run: masks missing) or that has no record of one, and reads
+    ``trainaug.txt`` for ``train_aug.txt`` (or the reverse) where only that
+    one exists. Same arguments as :class:`mmseg.datasets.PascalVOCDataset`.
     """
 
     def load_data_list(self) -> list:
         check_complete(self.data_prefix['seg_map_path'])
+        self.ann_file = resolve_split(self.ann_file)
         return super().load_data_list()

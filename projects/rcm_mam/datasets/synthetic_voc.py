@@ -14,20 +14,22 @@ discriminative *cue* (a face, wheels, a beak, a window row):
   something real to find.
 
 Images are JPEG; masks use VOC class indices, with a 255 band on object
-boundaries. Everything is drawn from ``numpy.random.default_rng`` seeded by
+boundaries; ``Annotations/*.xml`` list each image's objects as VOC's
+do. Everything is drawn from ``numpy.random.default_rng`` seeded by
 ``(seed, split, index)``, so the output is byte-identical for a given seed
 and an image does not change when the split sizes change.
 """
 import os.path as osp
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
 
-from ..utils.file_io import save_jpeg, save_label_png, save_lines
+from ..utils.file_io import dump_json, save_jpeg, save_label_png, save_lines
 from .drawing import (Parts, cat_face, dog_face, ellipse, human_face, jitter,
                       polygon, rect, texture)
 from .voc_image_label import VOCImageLabelDataset
+from .voc_xml import save_voc_xml, xml_classes
 
 VOC_CLASSES = VOCImageLabelDataset.METAINFO['classes']
 # The classes drawn, as VOC names (their masks use the VOC indices).
@@ -168,12 +170,19 @@ def scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return image
 
 
-def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
-    """One image and its mask.
+Objects = List[Tuple[str, Tuple[int, int, int, int]]]
+
+
+def make_sample(rng: np.random.Generator
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Objects]:
+    """One image, its masks and its objects.
 
     Returns:
-        tuple: (H, W, 3) uint8 RGB image and (H, W) uint8 VOC-index mask with
-        255 on object boundaries.
+        tuple: (H, W, 3) uint8 RGB image; (H, W) uint8 VOC-index mask with
+        255 on object boundaries (VOC's ``SegmentationClass``); its coarser
+        copy without the band (SBD's ``SegmentationClassAug``); and the
+        (class name, VOC bounding box) of each object with pixels of its
+        class left in the mask.
     """
     long_side = int(rng.integers(200, 257))
     short_side = int(long_side * rng.uniform(0.68, 0.8))
@@ -181,8 +190,10 @@ def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         long_side, short_side)
     image = scene(rng, h, w)
     label = np.zeros((h, w), np.uint8)
+    owner = np.full((h, w), -1)  # which object each pixel shows
     num_objects = int(rng.choice((1, 2, 3), p=(0.5, 0.3, 0.2)))
-    for _ in range(num_objects):
+    names = []
+    for i in range(num_objects):
         name = str(rng.choice(CLASSES))
         size = min(w, h) * rng.uniform(0.55, 0.9) / num_objects**0.35
         centre = (rng.uniform(0.25, 0.75) * w, rng.uniform(0.35, 0.75) * h)
@@ -191,10 +202,32 @@ def make_sample(rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
         for mask, colour in cue:
             image[mask] = np.array(colour, np.float32)
         label[body] = VOC_CLASSES.index(name)
+        owner[body] = i
+        names.append(name)
     image = cv2.GaussianBlur(image, (0, 0), 0.6)
+    coarse = _coarse(label)
     label[_boundary_band(label, 1)] = 255
+    objects = [(name, _bounding_box(owner == i))
+               for i, name in enumerate(names)
+               if (label[owner == i] == VOC_CLASSES.index(name)).any()]
     return np.clip(image + rng.normal(0, 3, image.shape), 0,
-                   255).astype(np.uint8), label
+                   255).astype(np.uint8), label, coarse, objects
+
+
+def _coarse(label: np.ndarray, cell: int = 4) -> np.ndarray:
+    """SBD-style copy of a mask: no 255 band, outlines on a ``cell`` grid
+    (SBD's polygons are coarser than VOC's pixel-accurate masks)."""
+    h, w = label.shape
+    small = cv2.resize(label, (-(-w // cell), -(-h // cell)),
+                       interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def _bounding_box(mask: np.ndarray) -> Tuple[int, int, int, int]:
+    """VOC's (xmin, ymin, xmax, ymax) of a mask: 1-based, inclusive."""
+    ys, xs = np.nonzero(mask)
+    return (int(xs.min()) + 1, int(ys.min()) + 1, int(xs.max()) + 1,
+            int(ys.max()) + 1)
 
 
 def background(rng: np.random.Generator) -> Tuple[str, np.ndarray]:
@@ -212,16 +245,32 @@ def _body_material(rng: np.random.Generator,
 
 
 # Splits as in VOC2012 + SBD: `train` and `val` have SegmentationClass masks;
-# `train_aug` is `train` plus SBD-only images (SegmentationClassAug only).
+# `train_aug` is `train` plus SBD-only images.
 SPLIT_PREFIX = dict(train='2007', val='2008', aug='2011')
+# Which `train` / `val` images SBD covers in the 'mmseg' layout (every k-th;
+# SBD has masks of about 60% of VOC2012's segmentation images).
+SBD_EVERY = dict(train=2, val=3)
 
 
 def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
-                       num_val: int = 100, num_aug: int = 200) -> Dict:
+                       num_val: int = 100, num_aug: int = 200,
+                       layout: str = 'irn') -> Dict:
     """Write the set under ``out/VOCdevkit/VOC2012``; return the splits.
 
     Files already present are kept, so an interrupted run resumes; every
-    file is written atomically.
+    file is written atomically. ``JPEGImages``, ``SegmentationClass`` and
+    ``Annotations`` do not depend on the layout:
+
+    - ``'irn'``: ``SegmentationClassAug`` for every image and
+      ``train_aug.txt``, as the downloaded SBD-augmented set IRN and most
+      WSSS code use;
+    - ``'mmseg'``: what MMSegmentation's ``voc_aug.py`` converter writes:
+      ``SegmentationClassAug`` for SBD's images only (the SBD-only ones
+      and some of ``train`` and ``val``), ``trainaug.txt`` (``train`` plus
+      SBD, less ``val``) and ``aug.txt`` (SBD less ``train`` and ``val``).
+
+    Both hold ``cls_labels.json``, the image labels that
+    ``tools/make_voc_labels.py`` derives from the XML.
 
     Args:
         out (str): Output folder (created).
@@ -229,10 +278,12 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
         num_train (int): Images of ``train``.
         num_val (int): Images of ``val``.
         num_aug (int): Extra images of ``train_aug`` (SBD's part).
+        layout (str): ``'irn'`` or ``'mmseg'``.
 
     Returns:
         dict: Split name to the list of its image names.
     """
+    assert layout in ('irn', 'mmseg'), layout
     root = osp.join(out, 'VOCdevkit', 'VOC2012')
     counts = dict(train=num_train, val=num_val, aug=num_aug)
     names = {
@@ -242,21 +293,37 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
     palette = VOCImageLabelDataset.METAINFO['palette']
     for split_id, split in enumerate(counts):
         for index, name in enumerate(names[split]):
-            img_path = osp.join(root, 'JPEGImages', name + '.jpg')
-            aug_path = osp.join(root, 'SegmentationClassAug', name + '.png')
-            if osp.exists(img_path) and osp.exists(aug_path):
+            sbd = layout == 'irn' or index % SBD_EVERY.get(split, 1) == 0
+            paths = dict(
+                img=osp.join(root, 'JPEGImages', name + '.jpg'),
+                xml=osp.join(root, 'Annotations', name + '.xml'),
+                voc=osp.join(root, 'SegmentationClass', name + '.png'),
+                aug=osp.join(root, 'SegmentationClassAug', name + '.png'))
+            wanted = ['img', 'xml'] + (['voc'] if split != 'aug' else []) \
+                + (['aug'] if sbd else [])
+            if all(osp.exists(paths[k]) for k in wanted):
                 continue
             rng = np.random.default_rng([seed, split_id, index])
-            image, label = make_sample(rng)
-            save_jpeg(image, img_path)
+            image, label, coarse, objects = make_sample(rng)
+            save_jpeg(image, paths['img'])
+            save_voc_xml(paths['xml'], label.shape, objects)
             if split != 'aug':
-                save_label_png(label, osp.join(root, 'SegmentationClass',
-                                               name + '.png'), palette)
-            save_label_png(label, aug_path, palette=None)  # grayscale, as SBD
+                save_label_png(label, paths['voc'], palette)
+            if sbd:  # grayscale, as SBD's converted masks
+                save_label_png(coarse, paths['aug'], palette=None)
     splits = dict(train=names['train'], val=names['val'],
-                  trainval=names['train'] + names['val'],
-                  train_aug=names['train'] + names['aug'])
+                  trainval=names['train'] + names['val'])
+    if layout == 'irn':
+        splits['train_aug'] = names['train'] + names['aug']
+    else:
+        splits['trainaug'] = names['train'] + names['aug']
+        splits['aug'] = names['aug']
     for split, split_names in splits.items():
         path = osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')
         save_lines(split_names, path)
+    classes = VOCImageLabelDataset.METAINFO['classes']
+    dump_json({n: xml_classes(osp.join(root, 'Annotations', n + '.xml'),
+                              classes)
+               for n in sorted(set(sum(names.values(), [])))},
+              osp.join(root, 'cls_labels.json'))
     return splits

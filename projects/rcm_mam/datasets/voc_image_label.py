@@ -13,15 +13,37 @@ from .checks import check_image_file
 from .image_labels import derive_labels, read_label_file
 
 
+# The two names of VOC2012 + SBD's training split (10,582 images): IRN's and
+# most WSSS code's, and that of MMSegmentation's voc_aug.py converter.
+SPLIT_ALIASES = {'train_aug.txt': 'trainaug.txt',
+                 'trainaug.txt': 'train_aug.txt'}
+
+
+def resolve_split(path: str) -> str:
+    """``path``, or the other name of the train_aug split where only that
+    one exists."""
+    other = SPLIT_ALIASES.get(osp.basename(path))
+    if other is None or osp.isfile(path):
+        return path
+    alias = osp.join(osp.dirname(path), other)
+    if not osp.isfile(alias):
+        return path
+    print_log(f'{path} not found: reading {alias}, its other name.',
+              logger='current')
+    return alias
+
+
 @DATASETS.register_module()
 class VOCImageLabelDataset(BaseSegDataset):
     """Images with image-level labels, and their masks where present.
 
-    The layout is PASCAL VOC2012 with SBD's ``SegmentationClassAug``::
+    The layout is PASCAL VOC2012 with SBD::
 
         data_root/
             JPEGImages/2007_000032.jpg
-            SegmentationClassAug/2007_000032.png   (class-index masks)
+            Annotations/2007_000032.xml            (for cls_labels.json)
+            SegmentationClass/2007_000032.png      (VOC's masks)
+            SegmentationClassAug/2007_000032.png   (SBD's, class indices)
             ImageSets/Segmentation/{train_aug,train,val}.txt
 
     Each sample carries ``gt_score``, the (C,) multi-hot image label over the
@@ -91,11 +113,14 @@ class VOCImageLabelDataset(BaseSegDataset):
 
         Read as ``utf-8-sig``: a byte-order mark (left by some Windows
         editors) would otherwise become part of the first name.
+        ``train_aug.txt`` and ``trainaug.txt`` stand for each other.
         """
+        self.ann_file = resolve_split(self.ann_file)
         if not osp.isfile(self.ann_file):
             raise InputError(f'{self.ann_file}: split file not found. Fix: '
                              'check ann_file and data_root in the config '
-                             '(train_aug.txt comes with SBD; see README).')
+                             '(train_aug.txt or trainaug.txt comes with SBD; '
+                             'see README).')
         with open(self.ann_file, encoding='utf-8-sig') as f:
             lines = [(i, line.strip()) for i, line in enumerate(f, 1)
                      if line.strip()]
