@@ -27,8 +27,9 @@ from pseudo_label_speed import make_hook, peak_rss_mib, setup  # noqa: E402
 def make_huge_set(out: str, width: int, height: int) -> str:
     """A VOC root whose train_aug holds one image of ``width`` x ``height``."""
     from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc
-    from projects.rcm_mam.utils.file_io import (read_label_png, save_jpeg,
-                                                save_label_png, save_lines)
+    from projects.rcm_mam.utils.file_io import (dump_json, read_label_png,
+                                                save_jpeg, save_label_png,
+                                                save_lines)
     make_synthetic_voc(out, 0, num_train=0, num_val=0, num_aug=1)
     root = osp.join(out, 'VOCdevkit', 'VOC2012')
     name = open(osp.join(root, 'ImageSets/Segmentation/train_aug.txt')
@@ -43,6 +44,9 @@ def make_huge_set(out: str, width: int, height: int) -> str:
                    osp.join(root, 'SegmentationClassAug', 'huge.png'),
                    palette=None)
     save_lines(['huge'], osp.join(root, 'ImageSets/Segmentation/huge.txt'))
+    labels_path = osp.join(root, 'cls_labels.json')
+    labels = json.load(open(labels_path))
+    dump_json(dict(labels, huge=labels[name]), labels_path)
     return root
 
 

@@ -132,6 +132,8 @@ def test_voc_config_reads_either_sbd_layout(tmp_path, layout):
     from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc
     make_synthetic_voc(str(tmp_path), 0, 12, 6, 6, layout=layout)
     root = str(tmp_path / 'VOCdevkit' / 'VOC2012')
+    # training needs no mask (labels derived from them needed SBD's for
+    # every train_aug image)
     os.remove(osp.join(root, 'SegmentationClassAug', '2011_000000.png'))
     init_default_scope('mmseg')
     cfg = Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets',

@@ -147,11 +147,11 @@ def test_stage2_refuses_an_unfinished_mask_folder(runner, voc_root):
     hook.generate(runner)
     out = osp.join(runner.work_dir, 'finished')
 
-    def build():
+    def build(folder=out):
         return PseudoMaskVOCDataset(
             data_root=voc_root, ann_file='ImageSets/Segmentation/'
             'train_aug.txt', data_prefix=dict(img_path='JPEGImages',
-                                              seg_map_path=out))
+                                              seg_map_path=folder))
 
     assert len(build()) == 18
     record = osp.join(out, 'generation.json')
@@ -165,6 +165,12 @@ def test_stage2_refuses_an_unfinished_mask_folder(runner, voc_root):
     os.remove(record)
     with pytest.raises(InputError, match='has no record of its generation'):
         build()
+    PseudoLabelHook(ann_file='ImageSets/Segmentation/train.txt',
+                    out_dir='of_train', num_workers=0, num_overlays=0,
+                    eval_ann_file=None).generate(runner)
+    with pytest.raises(InputError, match='its pseudo masks are those of '
+                       'train.txt, not of train_aug.txt'):
+        build(osp.join(runner.work_dir, 'of_train'))
 
 
 @pytest.mark.slow

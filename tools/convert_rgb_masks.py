@@ -40,6 +40,9 @@ def main() -> None:
     parser.add_argument('mask_dir', help='folder of RGB mask PNGs')
     parser.add_argument('out_dir', help='folder of the index PNGs')
     args = parser.parse_args()
+    if osp.abspath(args.out_dir) == osp.abspath(args.mask_dir):
+        raise InputError(f'{args.out_dir}: the output folder is the input '
+                         'folder. Fix: give another OUT_DIR.')
     paths = sorted(glob.glob(osp.join(glob.escape(args.mask_dir), '*.png')))
     if not paths:
         raise InputError(f'{args.mask_dir}: no .png mask found. Fix: give '

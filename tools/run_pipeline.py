@@ -139,7 +139,9 @@ class Pipeline:
             with open(record) as f:
                 if json.load(f) == command:
                     return
-            made = f'with another config or other arguments ({record})'
+            made = (f'with another config or other arguments ({record}; '
+                    'or by an older version of this project, which '
+                    'recorded less)')
         elif started:
             made = 'by a run that did not record its config and arguments'
         else:

@@ -82,7 +82,7 @@ def exif_orientation(path: str) -> int:
     try:
         with Image.open(path) as image:
             return int(image.getexif().get(_EXIF_ORIENTATION, 1))
-    except (OSError, SyntaxError, ValueError):
+    except Exception:  # a broken EXIF block raises many types: no tag
         return 1
 
 

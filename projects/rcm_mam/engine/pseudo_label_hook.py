@@ -1,4 +1,5 @@
 """PseudoLabelHook: write the pseudo masks of a split from the trained CAMs."""
+import hashlib
 import os
 import os.path as osp
 import time
@@ -8,7 +9,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
-from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.dist import (barrier, broadcast_object_list, get_dist_info,
+                           is_main_process)
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -20,6 +22,7 @@ from ..datasets.checks import check_mask_fits_image, loaded_size
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
 from ..models.pseudo_mask import (DEFAULT_CRF, check_crf_available,
                                   crf_refine, threshold_mask)
+from ..utils.errors import InputError
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
 from ..utils.generation_record import (claim_folder, mark_complete,
@@ -49,9 +52,13 @@ class PseudoLabelHook(Hook):
     multi-scale CAM scores with the background threshold, optionally
     refined by a dense CRF. Each file is written atomically (temporary
     name, then rename) and existing valid files are skipped, so a killed
-    run resumes where it stopped. In distributed runs rank r takes images
-    r, r + world_size, ... so that each is written exactly once. CAMs are
-    streamed to disk, never held for more than one image.
+    run resumes where it stopped; ``<out_dir>/generation.json`` records
+    what decides the masks (a digest of the weights and of the image
+    labels, the split, threshold, test scales, CRF ...) and whether the
+    generation finished, and a run with other settings stops instead of
+    resuming (``utils.generation_record``). In distributed runs rank r
+    takes images r, r + world_size, ... so that each is written exactly
+    once. CAMs are streamed to disk, never held for more than one image.
 
     Afterwards the masks of ``eval_ann_file`` that have a ground-truth mask
     are scored (mIoU), logged and saved to ``WORK_DIR/<out_dir>.json``.
@@ -112,11 +119,8 @@ class PseudoLabelHook(Hook):
         dataset = self._build_dataset(runner, self.ann_file)
         color_type = dataset.pipeline.transforms[0].color_type
         rank, world_size = get_dist_info()
-        claim_folder(out_dir, self._settings(model, dataset, threshold,
-                                             color_type),
-                     has_masks=osp.isdir(out_dir) and any(
-                         f.endswith('.png') for f in os.listdir(out_dir)),
-                     write=rank == 0)
+        self._claim(out_dir, self._settings(model, dataset, threshold,
+                                            color_type))
         shard = range(rank, len(dataset), world_size)
         todo = [
             i for i in shard if not is_valid_mask(
@@ -136,13 +140,33 @@ class PseudoLabelHook(Hook):
             return self._evaluate(runner, out_dir, threshold)
         return None
 
+    @staticmethod
+    def _claim(out_dir: str, settings: dict) -> None:
+        """Record or check the folder's settings on rank 0 (whose weights
+        and data decide), the outcome shared with every rank."""
+        outcome = [None]
+        if is_main_process():
+            try:
+                claim_folder(out_dir, settings, has_masks=osp.isdir(
+                    out_dir) and any(f.endswith('.png')
+                                     for f in os.listdir(out_dir)))
+            except InputError as e:
+                outcome = [str(e)]
+        broadcast_object_list(outcome)
+        if outcome[0] is not None:
+            raise InputError(outcome[0])
+
     def _settings(self, model, dataset, threshold: float,
                   color_type: str) -> dict:
         """What decides every mask: recorded in the folder."""
         test_cfg = model.test_cfg
+        labels = hashlib.sha256(b''.join(
+            dataset.get_data_info(i)['gt_score'].tobytes()
+            for i in range(len(dataset))))
         return dict(
             weights_sha256=weights_digest(model.main_net),
-            data_root=dataset.data_root, ann_file=self.ann_file,
+            data_root=dataset.data_root, ann_file=dataset.ann_file,
+            labels_sha256=labels.hexdigest(),
             bg_threshold=threshold, scales=test_cfg['scales'],
             flip=test_cfg.get('flip', True),
             max_long_side=test_cfg.get('max_long_side'),

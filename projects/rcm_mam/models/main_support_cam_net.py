@@ -14,7 +14,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 from torch import Tensor
 
-from ..utils.dist import global_mean
+from ..utils.dist import finite_on_all_ranks, global_mean
 from ..utils.errors import InputError
 from .cam_net import CAMNet, CAMOutput
 from .cam_utils import (frozen_bn_stats, labels_from_samples,
@@ -206,12 +206,13 @@ class MainSupportCAMNet(BaseSegmentor):
     def _weighted(self, loss_module, loss: Tensor) -> Tensor:
         """Apply the linear warm-up ramp; zero out a non-finite loss.
 
-        Non-finite values are counted (``nonfinite_<loss>`` in the log, the
-        run's total so far); ``train_cfg.max_nonfinite`` of them in a row
-        (default 20) stop training with an error.
+        Non-finite values (on any rank: all ranks decide alike) are counted
+        (``nonfinite_<loss>`` in the log, the run's total so far);
+        ``train_cfg.max_nonfinite`` of them in a row (default 20) stop
+        training with an error.
         """
         name = loss_module.loss_name
-        if torch.isfinite(loss):
+        if finite_on_all_ranks(loss):
             self._nonfinite_run[name] = 0
             warmup = loss_module.warmup_iters
             if warmup:
@@ -294,13 +295,13 @@ class MainSupportCAMNet(BaseSegmentor):
 
         Inference memory grows with the pixel count times the test scales
         (10 GB for a 12-megapixel photo at scales 0.5-1.5 with flip); the
-        bound keeps it that of a VOC-sized image.
+        bound caps the part the network passes take.
         """
         limit = self.test_cfg.get('max_long_side')
         size = image.shape[-2:]
         if not limit or max(size) <= limit:
             return image
-        shrunk = [round(x * limit / max(size)) for x in size]
+        shrunk = [max(1, round(x * limit / max(size))) for x in size]
         where = sample.metainfo.get('img_path', 'image')
         print_log(f'{where}: {size[0]}x{size[1]} pixels, more '
                   f'than test_cfg.max_long_side={limit}: its CAMs are '

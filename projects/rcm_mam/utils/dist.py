@@ -49,3 +49,15 @@ def global_mean(total: Tensor, count: Tensor) -> Tensor:
         count = count.clone()
         all_reduce(count)  # sum over ranks
     return total * world_size / count.clamp(min=1)
+
+
+def finite_on_all_ranks(loss: Tensor) -> bool:
+    """Whether scalar ``loss`` is finite on every rank.
+
+    All ranks must agree to zero a loss (or to stop): a rank that went on
+    alone would wait for the others in its next collective.
+    """
+    bad = (~torch.isfinite(loss.detach())).float()
+    if get_world_size() > 1:
+        all_reduce(bad)
+    return bool(bad == 0)

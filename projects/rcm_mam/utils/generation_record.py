@@ -43,11 +43,10 @@ def read_record(folder: str) -> Optional[dict]:
         return json.load(f)
 
 
-def claim_folder(folder: str, settings: dict, has_masks: bool,
-                 write: bool = True) -> None:
-    """Record ``settings`` for a new generation in ``folder`` (if
-    ``write``: rank 0 of a distributed run), or check that the masks
-    already there were made with the same ones.
+def claim_folder(folder: str, settings: dict, has_masks: bool) -> None:
+    """Record ``settings`` for a generation in ``folder``, or check that
+    the masks already there were made with the same ones (a folder without
+    masks takes the new settings). Call it on one rank only.
 
     Raises:
         InputError: If the folder holds masks of other (or unrecorded)
@@ -55,20 +54,19 @@ def claim_folder(folder: str, settings: dict, has_masks: bool,
     """
     settings = json.loads(json.dumps(settings))  # tuples as JSON lists
     record = read_record(folder)
-    if record is None:
-        if has_masks:
-            raise InputError(f'{folder}: holds pseudo masks with no record '
-                             f'of what made them ({RECORD}). {FIX}')
-        if write:
-            dump_json(dict(settings=settings, complete=False),
-                      osp.join(folder, RECORD))
+    if has_masks and record is None:
+        raise InputError(f'{folder}: holds pseudo masks with no record of '
+                         f'what made them ({RECORD}). {FIX}')
+    if has_masks:
+        changed = sorted(k for k in {*settings, *record['settings']}
+                         if settings.get(k) != record['settings'].get(k))
+        if changed:
+            raise InputError(f'{folder}: its pseudo masks were made with '
+                             f'other settings ({", ".join(changed)} differ; '
+                             f'see {RECORD}). {FIX}')
         return
-    changed = sorted(k for k in {*settings, *record['settings']}
-                     if settings.get(k) != record['settings'].get(k))
-    if changed:
-        raise InputError(f'{folder}: its pseudo masks were made with other '
-                         f'settings ({", ".join(changed)} differ; see '
-                         f'{RECORD}). {FIX}')
+    dump_json(dict(settings=settings, complete=False),
+              osp.join(folder, RECORD))
 
 
 def mark_complete(folder: str) -> None:
@@ -78,8 +76,10 @@ def mark_complete(folder: str) -> None:
         dump_json(dict(record, complete=True), osp.join(folder, RECORD))
 
 
-def check_complete(folder: str) -> None:
-    """Stage 2 may only train on a folder whose generation finished."""
+def check_complete(folder: str, split: str) -> None:
+    """Stage 2 may only train on a folder whose generation of ``split``
+    (the split file it reads) finished.
+    """
     record = read_record(folder)
     if record is None or not record['complete']:
         why = 'has no record of its generation' if record is None else \
@@ -88,3 +88,10 @@ def check_complete(folder: str) -> None:
             f'{folder}: the pseudo-mask folder {why} ({RECORD}), so masks '
             'may be missing. Fix: run (or re-run, which resumes) '
             'tools/make_pseudo_labels.py CONFIG CHECKPOINT for it.')
+    made = osp.basename(record['settings']['ann_file'])
+    if made != osp.basename(split):
+        raise InputError(
+            f'{folder}: its pseudo masks are those of {made}, not of '
+            f'{osp.basename(split)}. Fix: make them for that split '
+            "(PseudoLabelHook's ann_file) or train on the split they "
+            'cover.')
