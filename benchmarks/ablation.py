@@ -10,8 +10,8 @@ variant then continues from that checkpoint once per training seed for the
 same number of iterations, so that all variants get identical schedules and
 compute (the ``cam`` variant is the plain CAM trained for the same total
 iterations). The training seed drives the continued stage (data order,
-augmentation); sharing the warm-up saves a 5-minute warm-up per run (the
-full default run takes 53 minutes on 2 CPU cores, README "Results").
+augmentation); sharing the warm-up saves the 1,500-iteration warm-up per
+run (``--stage2`` takes about 3 hours on 2 CPU cores, README "Results").
 Each variant is scored with the project's tools:
 
 - seed mIoU: the background threshold is the best one on the held-out

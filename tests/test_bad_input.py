@@ -218,19 +218,43 @@ def test_tool_reports_bad_input(cli_case, case, args, expected):
     assert expected.format(tmp=tmp) in tool_error(args, env)
 
 
+def merged_output(args) -> str:
+    """A tool expected to fail on bad input: stdout and stderr as one."""
+    result = subprocess.run([PYTHON, *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert 'Traceback' not in result.stdout, result.stdout[-3000:]
+    return result.stdout
+
+
 @pytest.mark.slow
 def test_error_during_a_progress_bar_starts_its_own_line(cli_case, root):
     tmp, config = cli_case
     save_label_png(np.full((10, 10), 21, np.uint8),
-                   osp.join(root, 'SegmentationClassAug', '2007_000006.png'))
-    result = subprocess.run(
-        [PYTHON, 'tools/train.py', config, '--work-dir', str(tmp / 'bar'),
-         '--cfg-options', f'train_dataloader.dataset.data_root={root}'],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
-    assert result.returncode == 2, result.stdout[-3000:]
-    line = next(x for x in result.stdout.splitlines() if 'error:' in x)
+                   osp.join(root, 'SegmentationClass', '2007_000006.png'))
+    output = merged_output([  # labels derived from masks: a progress bar
+        'tools/train.py', config, '--work-dir', str(tmp / 'bar'),
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.ann_file=ImageSets/Segmentation/train.txt',
+        'train_dataloader.dataset.label_file=None'])
+    assert 'ETA:' in output  # the bar was drawing
+    line = next(x for x in output.splitlines() if 'error:' in x)
     assert line.startswith('error: ') and 'mask values [21]' in line
+
+
+@pytest.mark.slow
+def test_corrupt_image_in_pseudo_labels(cli_case, root):
+    tmp, config = cli_case
+    path = osp.join(root, 'JPEGImages', '2007_000003.jpg')
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:  # valid markers: caught when read
+        f.write(data[:2] + b'\x00' * 100 + data[-2:])
+    output = merged_output([
+        'tools/make_pseudo_labels.py', config, str(tmp / 'fits.pth'),
+        '--work-dir', str(tmp / 'corrupt'), '--no-crf', '--cfg-options',
+        f'test_dataloader.dataset.data_root={root}'])
+    assert output.strip().splitlines()[-1].startswith(
+        f'error: {path}: corrupt image')
 
 
 # ------------------------------------------------------ EXIF orientation ---

@@ -99,8 +99,13 @@ def applies_orientation(color_type: str) -> bool:
 def loaded_size(path: str, color_type: str) -> Tuple[int, int]:
     """(H, W) of image ``path`` as a loader with ``color_type`` returns it,
     read from the header only."""
-    with Image.open(path) as image:
-        w, h = image.size
+    try:
+        with Image.open(path) as image:
+            w, h = image.size
+    except (OSError, SyntaxError) as e:
+        raise InputError(f'{path}: corrupt image ({e}). Fix: restore it '
+                         'from the original data set or remove its name '
+                         'from the split file.')
     transposed = exif_orientation(path) in (5, 6, 7, 8)
     if applies_orientation(color_type) and transposed:
         h, w = w, h
