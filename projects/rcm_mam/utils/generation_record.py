@@ -3,10 +3,11 @@
 ``PseudoLabelHook`` writes ``generation.json`` into its mask folder before
 the first mask: the settings that decide every mask (a digest of the
 model's weights, not a checkpoint path, which a retrained ``iter_N.pth``
-keeps; the split, data root, threshold, test scales, flip, size bound,
-image orientation and CRF settings) and ``complete: false``, set to true
-once every mask is written. A re-run with other settings stops instead of
-resuming, and stage 2 refuses a folder whose generation did not finish.
+keeps; a digest of the image labels, the split, data root, threshold, test
+scales, flip, size bound, image orientation and CRF settings) and
+``complete: false``, set to true once every mask is written. A re-run with
+other settings stops instead of resuming, and stage 2 refuses a folder
+whose generation did not finish or covers another split.
 """
 import hashlib
 import json
@@ -16,8 +17,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from ..utils.errors import InputError
-from ..utils.file_io import dump_json
+from .errors import InputError
+from .file_io import dump_json
 
 RECORD = 'generation.json'
 FIX = ('Fix: remove the folder to make them again, or write them elsewhere '
