@@ -77,13 +77,21 @@ def check_label_values(label: np.ndarray, num_classes: int, ignore_index: int,
 _EXIF_ORIENTATION = 0x0112
 
 
-def exif_orientation(path: str) -> int:
-    """The EXIF orientation tag of image ``path`` (1, upright, if none)."""
+def image_header(path: str) -> Tuple[int, int, int]:
+    """Stored (H, W) and EXIF orientation tag (1, upright, if none) of
+    image ``path``, from one read of its header."""
     try:
         with Image.open(path) as image:
-            return int(image.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # a broken EXIF block raises many types: no tag
-        return 1
+            w, h = image.size
+            try:
+                orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+            except Exception:  # a broken EXIF block raises many types
+                orientation = 1
+    except (OSError, SyntaxError) as e:
+        raise InputError(f'{path}: corrupt image ({e}). Fix: restore it '
+                         'from the original data set or remove its name '
+                         'from the split file.')
+    return h, w, orientation
 
 
 def applies_orientation(color_type: str) -> bool:
@@ -99,16 +107,9 @@ def applies_orientation(color_type: str) -> bool:
 def loaded_size(path: str, color_type: str) -> Tuple[int, int]:
     """(H, W) of image ``path`` as a loader with ``color_type`` returns it,
     read from the header only."""
-    try:
-        with Image.open(path) as image:
-            w, h = image.size
-    except (OSError, SyntaxError) as e:
-        raise InputError(f'{path}: corrupt image ({e}). Fix: restore it '
-                         'from the original data set or remove its name '
-                         'from the split file.')
-    transposed = exif_orientation(path) in (5, 6, 7, 8)
-    if applies_orientation(color_type) and transposed:
-        h, w = w, h
+    h, w, orientation = image_header(path)
+    if applies_orientation(color_type) and orientation in (5, 6, 7, 8):
+        return w, h
     return h, w
 
 
@@ -123,9 +124,8 @@ def check_mask_fits_image(mask_shape: Tuple[int, ...],
     """
     if tuple(mask_shape[:2]) == tuple(image_shape[:2]):
         return
-    orientation = exif_orientation(image_path)
-    stored = loaded_size(image_path, 'unchanged')
-    rotated = tuple(image_shape[:2]) != stored
+    h, w, orientation = image_header(image_path)
+    rotated = tuple(image_shape[:2]) != (h, w)
     if orientation == 1:
         why, fix = 'no EXIF orientation', "replace the mask with the image's"
     elif rotated:

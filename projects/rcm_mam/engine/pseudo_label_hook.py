@@ -4,7 +4,7 @@ import os
 import os.path as osp
 import time
 from contextlib import nullcontext
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -31,14 +31,15 @@ from ..utils.progress import Progress
 from ..utils.visualization import cam_overlay
 
 
-def is_valid_mask(path: str, size: Tuple[int, int]) -> bool:
-    """Whether ``path`` is a complete PNG of (H, W) ``size``."""
+def is_valid_mask(path: str, image_path: str, color_type: str) -> bool:
+    """Whether ``path`` is a complete PNG of the size of ``image_path`` as
+    a loader with ``color_type`` reads it."""
     if not osp.isfile(path):
         return False
     try:
         with Image.open(path) as mask:
             mask.load()
-            return mask.size[::-1] == tuple(size)
+            return mask.size[::-1] == loaded_size(image_path, color_type)
     except (OSError, SyntaxError):
         return False
 
@@ -125,7 +126,7 @@ class PseudoLabelHook(Hook):
         todo = [
             i for i in shard if not is_valid_mask(
                 self._mask_path(out_dir, dataset.get_data_info(i)),
-                loaded_size(dataset.get_data_info(i)['img_path'], color_type))
+                dataset.get_data_info(i)['img_path'], color_type)
         ]
         print_log(f'Pseudo labels of {self.ann_file} -> {out_dir}: '
                   f'{len(todo)} to write, {len(shard) - len(todo)} already '
