@@ -15,11 +15,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from projects.rcm_mam.datasets import VOCImageLabelDataset  # noqa: E402
-from projects.rcm_mam.datasets.voc_xml import xml_classes  # noqa: E402
+from projects.rcm_mam.datasets.voc_xml import write_label_file  # noqa
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
-from projects.rcm_mam.utils.file_io import dump_json  # noqa: E402
-from projects.rcm_mam.utils.progress import Progress  # noqa: E402
 
 
 def main() -> None:
@@ -34,16 +32,11 @@ def main() -> None:
         raise InputError(f'{ann_dir}: no XML annotation found. Fix: give the '
                          'VOC2012 folder (the one holding Annotations/), or '
                          'derive the labels from masks (label_file=None).')
-    classes = VOCImageLabelDataset.METAINFO['classes']
-    table = {}
-    with Progress(len(paths)) as progress:
-        for path in paths:
-            name = osp.splitext(osp.basename(path))[0]
-            table[name] = xml_classes(path, classes)
-            progress.update()
+    names = [osp.splitext(osp.basename(p))[0] for p in paths]
     out = osp.join(args.data_root, args.out)
-    dump_json(table, out)
-    print(f'{len(table)} image labels -> {out}')
+    write_label_file(ann_dir, names,
+                     VOCImageLabelDataset.METAINFO['classes'], out)
+    print(f'{len(names)} image labels -> {out}')
 
 
 if __name__ == '__main__':

@@ -25,11 +25,11 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from ..utils.file_io import dump_json, save_jpeg, save_label_png, save_lines
+from ..utils.file_io import save_jpeg, save_label_png, save_lines
 from .drawing import (Parts, cat_face, dog_face, ellipse, human_face, jitter,
                       polygon, rect, texture)
 from .voc_image_label import VOCImageLabelDataset
-from .voc_xml import save_voc_xml, xml_classes
+from .voc_xml import save_voc_xml, write_label_file
 
 VOC_CLASSES = VOCImageLabelDataset.METAINFO['classes']
 # The classes drawn, as VOC names (their masks use the VOC indices).
@@ -322,8 +322,7 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
         path = osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')
         save_lines(split_names, path)
     classes = VOCImageLabelDataset.METAINFO['classes']
-    dump_json({n: xml_classes(osp.join(root, 'Annotations', n + '.xml'),
-                              classes)
-               for n in sorted(set(sum(names.values(), [])))},
-              osp.join(root, 'cls_labels.json'))
+    write_label_file(osp.join(root, 'Annotations'),
+                     sorted(set(sum(names.values(), []))), classes,
+                     osp.join(root, 'cls_labels.json'))
     return splits

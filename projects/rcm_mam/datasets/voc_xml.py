@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 from typing import List, Sequence, Tuple
 
 from ..utils.errors import InputError
-from ..utils.file_io import atomic_write
+from ..utils.file_io import atomic_write, dump_json
+from ..utils.progress import Progress
 
 
 def xml_classes(path: str, classes: Sequence[str]) -> List[str]:
@@ -32,6 +33,19 @@ def xml_classes(path: str, classes: Sequence[str]) -> List[str]:
                          'of the configured classes. Fix: correct the file '
                          'or the metainfo classes.')
     return sorted(names)
+
+
+def write_label_file(ann_dir: str, names: Sequence[str],
+                     classes: Sequence[str], path: str) -> None:
+    """Atomically write the label file (JSON, image name to its class
+    names) of images ``names`` from ``ann_dir/<name>.xml``."""
+    table = {}
+    with Progress(len(names)) as progress:
+        for name in names:
+            table[name] = xml_classes(osp.join(ann_dir, name + '.xml'),
+                                      classes)
+            progress.update()
+    dump_json(table, path)
 
 
 def save_voc_xml(path: str, size: Tuple[int, int],
