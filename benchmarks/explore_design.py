@@ -24,6 +24,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from ablation import Ablation, add_stage1_options, iteration_time  # noqa
 
+from projects.rcm_mam.models.cam_utils import CAM_AGGREGATIONS  # noqa
 from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
@@ -76,6 +77,14 @@ def skipping(missed: str) -> Dict[str, Tuple[str, List[str]]]:
         f'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip {missed}': (
             'rcm_mam', rcm_options + mam_options),
     }
+
+
+def aggregations(name: str, variant: str,
+                 options: List[str]) -> Dict[str, Tuple[str, List[str]]]:
+    """The design ``name`` with each ``model.cam_aggregation``."""
+    return {f'{name}, {order.replace("_", " ")}': (
+        variant, options + [f'model.cam_aggregation={order}'])
+        for order in CAM_AGGREGATIONS}
 
 
 # name: (variant config configs/synthetic/<variant>_r18_synthetic.py, its
@@ -149,6 +158,12 @@ DESIGNS = {
     'rcm literal': ('rcm', rcm()),
     'mam literal': ('mam', mam()),
 }
+# the order of ReLU and the sum over scales and flips, in inference and in
+# RCM's pixel labels (the designs above: sum first in inference, ReLU first
+# in RCM), for the plain CAM and the configs' RCM + MAM
+CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'
+DESIGNS.update({**aggregations('cam', *DESIGNS['cam']),
+                **aggregations(CHOSEN, *DESIGNS[CHOSEN])})
 
 
 def parse_args() -> argparse.Namespace:

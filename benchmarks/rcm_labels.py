@@ -101,7 +101,8 @@ class CRFLabelCAMNet(GTLabelCAMNet):
                     outputs: List[CAMOutput]) -> Tensor:
         labels = labels_from_samples(self._samples)
         scores = resize(
-            support_scores(torch.stack([out.cam for out in outputs]), labels),
+            support_scores(torch.stack([out.cam for out in outputs]), labels,
+                           self.cam_aggregation),
             size=inputs.shape[-2:], mode='bilinear')
         preprocessor = self.data_preprocessor
         images = (inputs * preprocessor.std + preprocessor.mean).clamp(

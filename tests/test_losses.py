@@ -4,12 +4,13 @@ import math
 import pytest
 import torch
 
-from projects.rcm_mam.models.cam_utils import missed_classes
+from projects.rcm_mam.models.cam_utils import missed_classes, sum_passes
 from projects.rcm_mam.models.losses import MAMLoss, RCMLoss
 from projects.rcm_mam.models.losses.mam_loss import cosine_weights
 from projects.rcm_mam.models.losses.rcm_loss import (image_prototypes,
                                                      leave_one_out,
-                                                     pixel_pseudo_labels)
+                                                     pixel_pseudo_labels,
+                                                     support_scores)
 from projects.rcm_mam.utils.errors import InputError
 
 
@@ -22,6 +23,25 @@ def test_pixel_pseudo_labels_thresholds_and_ignore_band():
     # background below 0.05, ignored in [0.05, 0.3)
     assert pixel_pseudo_labels(scores, 0.05, 0.3).tolist() == [[[1, 255, 0,
                                                                 2]]]
+
+
+def test_cam_aggregation_order_of_relu_and_sum():
+    # two passes, one class, 3 pixels: a pass's negative score cancels the
+    # other's positive one only when the sum comes first
+    cams = torch.tensor([[[[2., -1., -3.]]], [[[-1., 3., 1.]]]])[:, None]
+    torch.testing.assert_close(sum_passes(cams, 'relu_then_sum'),
+                               torch.tensor([[[[2., 3., 1.]]]]))
+    torch.testing.assert_close(sum_passes(cams, 'sum_then_relu'),
+                               torch.tensor([[[[1., 2., -2.]]]]))
+    labels = torch.tensor([[1.]])
+    torch.testing.assert_close(support_scores(cams, labels, 'relu_then_sum'),
+                               torch.tensor([[[[2 / 3, 1., 1 / 3]]]]),
+                               atol=1e-4, rtol=0)
+    torch.testing.assert_close(support_scores(cams, labels, 'sum_then_relu'),
+                               torch.tensor([[[[0.5, 1., 0.]]]]),
+                               atol=1e-4, rtol=0)
+    with pytest.raises(InputError, match='cam_aggregation.*Fix'):
+        RCMLoss(cam_aggregation='mean')
 
 
 def test_image_prototypes_are_normalised_masked_sums():

@@ -214,6 +214,49 @@ def test_image_scores_are_those_of_the_scale_one_pass(model):
         torch.stack([s.pred_score for s in out]), logits.sigmoid())
 
 
+@pytest.mark.parametrize('order', ['relu_then_sum', 'sum_then_relu'])
+def test_inference_and_rcm_share_the_cam_aggregation(order):
+    model = build_model(cam_aggregation=order)
+    assert model.rcm_loss.cam_aggregation == order
+    model.eval()
+    inputs, samples = batch(n=1, size=48)
+    labels = samples[0].gt_score[None]
+    with torch.no_grad():
+        scores, _ = model.cam_scores(inputs, labels)
+        passes = []  # every scale, unflipped and flipped back, by hand
+        for flip in (False, True):
+            for scale in model.test_cfg['scales']:
+                x = inputs.flip(-1) if flip else inputs
+                x = torch.nn.functional.interpolate(
+                    x, scale_factor=scale, mode='bilinear',
+                    align_corners=False) if scale != 1 else x
+                cam = torch.nn.functional.interpolate(
+                    model.main_net(x).cam, size=(48, 48), mode='bilinear',
+                    align_corners=False)
+                passes.append(cam.flip(-1) if flip else cam)
+    passes = torch.stack(passes)
+    total = passes.relu().sum(0) if order == 'relu_then_sum' else \
+        passes.sum(0).relu()
+    total = total * labels[..., None, None]
+    expected = total / (total.amax(dim=(2, 3), keepdim=True) + 1e-5)
+    torch.testing.assert_close(scores, expected, atol=1e-4, rtol=0)
+
+
+def test_rcm_cannot_set_its_own_cam_aggregation():
+    rcm_loss = Config.fromfile(CONFIG).model.rcm_loss
+    rcm_loss.cam_aggregation = 'sum_then_relu'
+    with pytest.raises(InputError, match='set model.cam_aggregation'):
+        build_model(rcm_loss=rcm_loss)
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_projection_bias_is_a_config_field(bias):
+    main_net = Config.fromfile(CONFIG).model.main_net
+    main_net.projection_bias = bias
+    projection = build_model(main_net=main_net).main_net.projection
+    assert (projection.conv.bias is not None) == bias
+
+
 @pytest.mark.parametrize('key', ['train_cfg', 'test_cfg'])
 def test_scales_without_one_are_a_clear_error(key):
     cfg = Config.fromfile(CONFIG).model[key]

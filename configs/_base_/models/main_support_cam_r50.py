@@ -31,6 +31,7 @@ model = dict(
         num_classes=20,
         channels=256,
         act_cfg=None,
+        projection_bias=True,
         contrast_head=False),
     loss_cls=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
     # RCM and MAM as benchmarks/explore_design.py chose them on the held-out
@@ -57,6 +58,8 @@ model = dict(
         loss_weight=0.1,
         warmup_iters=0),
     support_momentum=0.004,
+    # ReLU per pass, then the sum over scales and flips: inference and RCM
+    cam_aggregation='relu_then_sum',
     train_cfg=dict(
         support_scales=(0.5, 1.0, 1.5, 2.0),
         mam_scales=(0.5, 1.0, 2.0),

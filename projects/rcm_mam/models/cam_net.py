@@ -36,6 +36,10 @@ class CAMNet(BaseModule):
         channels (int): Dimension D of the pixel feature. Defaults to 256.
         act_cfg (dict, optional): Activation after the projection; None (the
             default) keeps it linear, as METHOD.md describes it.
+        projection_bias (bool): Whether the projection has a bias. With one,
+            every CAM carries a learned constant (the classifier applied to
+            the bias), which moves where ReLU and the background threshold
+            cut; IRN's CAM has none. Defaults to True.
         contrast_head (bool): If True, RCM contrasts a separate 1x1
             projection of the backbone map instead of the CAM feature, so the
             contrast does not reshape the feature the classifier reads.
@@ -49,12 +53,13 @@ class CAMNet(BaseModule):
                  num_classes: int = 20,
                  channels: int = 256,
                  act_cfg: OptConfigType = None,
+                 projection_bias: bool = True,
                  contrast_head: bool = False,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
         self.backbone = MODELS.build(backbone)
         self.projection = ConvModule(in_channels, channels, 1,
-                                     act_cfg=act_cfg)
+                                     bias=projection_bias, act_cfg=act_cfg)
         self.classifier = nn.Conv2d(channels, num_classes, 1, bias=False)
         self.contrast_head: Optional[nn.Module] = ConvModule(
             in_channels, channels, 1, act_cfg=None) if contrast_head else None

@@ -1,6 +1,7 @@
 """CAM operations shared by RCM, MAM and pseudo-label inference."""
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Callable, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 import torch.nn as nn
@@ -62,6 +63,36 @@ def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,
         outputs.append(out._replace(cam=resize(
             out.cam, size=size, mode='bilinear', align_corners=False)))
     return outputs
+
+
+# the order of ReLU and the sum over passes (scales, flips) in a CAM's
+# scores: 'relu_then_sum' (IRN: each pass's CAM ReLU'd, then summed) or
+# 'sum_then_relu' (the raw CAMs summed, then ReLU'd: a pass's negative
+# scores cancel another's positive ones)
+CAM_AGGREGATIONS = ('relu_then_sum', 'sum_then_relu')
+
+
+def check_cam_aggregation(order: str) -> None:
+    """Raise a one-line error for an unknown ``cam_aggregation``."""
+    if order not in CAM_AGGREGATIONS:
+        raise InputError(f'model.cam_aggregation={order!r} is not an order. '
+                         "Fix: use 'relu_then_sum' or 'sum_then_relu'.")
+
+
+def sum_passes(cams: Iterable[Tensor], order: str) -> Tensor:
+    """The sum of several passes' CAMs, each ReLU'd first by ``order``.
+
+    Args:
+        cams (Iterable[Tensor]): (N, C, h, w) raw CAMs of each pass (an
+            (S, N, C, h, w) tensor iterates over its S passes).
+        order (str): One of :data:`CAM_AGGREGATIONS`; the ReLU after the
+            sum is :func:`max_normalise`'s.
+
+    Returns:
+        Tensor: (N, C, h, w) summed scores.
+    """
+    relu_first = order == 'relu_then_sum'
+    return sum(F.relu(cam) if relu_first else cam for cam in cams)
 
 
 def max_normalise(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:

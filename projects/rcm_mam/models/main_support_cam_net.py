@@ -17,8 +17,10 @@ from torch import Tensor
 from ..utils.dist import finite_on_all_ranks, global_mean
 from ..utils.errors import InputError
 from .cam_net import CAMNet, CAMOutput
-from .cam_utils import (frozen_bn_stats, labels_from_samples,
-                        max_normalise, multi_scale_forward, rescale)
+from .cam_utils import (check_cam_aggregation, frozen_bn_stats,
+                        labels_from_samples, max_normalise,
+                        multi_scale_forward, rescale, sum_passes)
+from .losses import RCMLoss
 
 
 @MODELS.register_module()
@@ -33,12 +35,13 @@ class MainSupportCAMNet(BaseSegmentor):
     submodule, so checkpoints save it and ``--resume`` restores it.
 
     Inference (``predict``): MainNet CAMs over ``test_cfg.scales`` with
-    horizontal flips, summed, ReLU'd, restricted to the image's labelled
-    classes and max-normalised per class; ``seg_logits`` holds the constant
-    background score ``test_cfg.bg_threshold`` followed by the C class
-    scores, ``pred_sem_seg`` their argmax, ``pred_score`` the (C,) sigmoid
-    image scores of the scale-1 pass (for mmpretrain's multi-label
-    metrics).
+    horizontal flips, summed (with ReLU before or after the sum, by
+    ``cam_aggregation``, as RCM's SupportNet scores), restricted to the
+    image's labelled classes and max-normalised per class; ``seg_logits``
+    holds the constant background score ``test_cfg.bg_threshold`` followed
+    by the C class scores, ``pred_sem_seg`` their argmax, ``pred_score`` the
+    (C,) sigmoid image scores of the scale-1 pass (for mmpretrain's
+    multi-label metrics).
 
     Args:
         main_net (dict): :class:`CAMNet` config.
@@ -47,6 +50,10 @@ class MainSupportCAMNet(BaseSegmentor):
         mam_loss (dict, optional): :class:`MAMLoss` config; None: no MAM.
         support_momentum (float): SupportNet EMA momentum in MMEngine's
             sense (0.004: keep 0.996 of the average each step).
+        cam_aggregation (str): 'relu_then_sum' (each pass's CAM ReLU'd,
+            then summed over scales and flips, as IRN) or 'sum_then_relu'
+            (summed raw, then ReLU'd), for inference and RCM's pixel
+            labels alike. Defaults to 'relu_then_sum'.
         train_cfg (dict): ``support_scales`` (SupportNet input scales, must
             include 1), ``mam_scales`` (MainNet scales of MAM, must include
             1), ``mam_every`` (MAM runs on every k-th image of the global
@@ -71,6 +78,7 @@ class MainSupportCAMNet(BaseSegmentor):
                  rcm_loss: OptConfigType = None,
                  mam_loss: OptConfigType = None,
                  support_momentum: float = 0.004,
+                 cam_aggregation: str = 'relu_then_sum',
                  train_cfg: ConfigType = dict(
                      support_scales=(0.5, 1.0, 1.5, 2.0),
                      mam_scales=(0.5, 1.0, 2.0),
@@ -85,12 +93,9 @@ class MainSupportCAMNet(BaseSegmentor):
         self.support_net = ExponentialMovingAverage(
             self.main_net, momentum=support_momentum)
         self.loss_cls = MODELS.build(loss_cls)
-        num_classes = self.main_net.classifier.out_channels
-        self.rcm_loss = MODELS.build(
-            rcm_loss, default_args=dict(
-                num_classes=num_classes,
-                channels=self.main_net.classifier.in_channels)
-        ) if rcm_loss else None
+        check_cam_aggregation(cam_aggregation)
+        self.cam_aggregation = cam_aggregation
+        self.rcm_loss = self._build_rcm_loss(rcm_loss)
         self.mam_loss = MODELS.build(mam_loss) if mam_loss else None
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -104,6 +109,19 @@ class MainSupportCAMNet(BaseSegmentor):
                 ('test_cfg.scales', test_cfg['scales'])):
             if 1.0 not in scales:
                 raise InputError(f'model.{key} = {scales} must include 1.0.')
+
+    def _build_rcm_loss(self, cfg: OptConfigType) -> Optional[RCMLoss]:
+        """RCM with MainNet's sizes and the model's ``cam_aggregation``."""
+        if not cfg:
+            return None
+        if 'cam_aggregation' in cfg:
+            raise InputError(
+                'model.rcm_loss.cam_aggregation is set: inference and RCM '
+                'share one order. Fix: set model.cam_aggregation instead.')
+        return MODELS.build(cfg, default_args=dict(
+            num_classes=self.main_net.classifier.out_channels,
+            channels=self.main_net.classifier.in_channels,
+            cam_aggregation=self.cam_aggregation))
 
     # --- SupportNet -------------------------------------------------------
     def train(self, mode: bool = True) -> 'MainSupportCAMNet':
@@ -258,8 +276,9 @@ class MainSupportCAMNet(BaseSegmentor):
                                           images.shape[-2:])
             if not flip:
                 logits = outputs[scales.index(1.0)].logits
-            for out in outputs:
-                total = total + (out.cam.flip(-1) if flip else out.cam)
+            total = total + sum_passes(
+                (out.cam.flip(-1) if flip else out.cam for out in outputs),
+                self.cam_aggregation)
         return max_normalise(total, labels), logits
 
     def _infer(self, inputs: Tensor,

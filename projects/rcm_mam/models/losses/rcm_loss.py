@@ -8,8 +8,8 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from ...utils.dist import gather_batch, global_mean
-from ..cam_utils import (check_missed_criterion, max_normalise,
-                         missed_classes)
+from ..cam_utils import (check_cam_aggregation, check_missed_criterion,
+                         max_normalise, missed_classes, sum_passes)
 
 IGNORE = 255
 EXCLUDED = -1e4  # logit of an unavailable prototype (finite: NaN-free grads)
@@ -35,18 +35,21 @@ def pixel_pseudo_labels(scores: Tensor, bg_threshold: float,
     return labels
 
 
-def support_scores(support_cams: Tensor, labels: Tensor) -> Tensor:
-    """RCM's class scores: SupportNet's CAMs ReLU'd, summed over scales,
-    restricted to the labelled classes and max-normalised.
+def support_scores(support_cams: Tensor, labels: Tensor,
+                   order: str) -> Tensor:
+    """RCM's class scores: SupportNet's CAMs summed over scales (ReLU
+    before or after the sum by ``order``, as inference does), restricted to
+    the labelled classes and max-normalised.
 
     Args:
         support_cams (Tensor): (S, N, C, h, w) SupportNet CAMs (raw).
         labels (Tensor): (N, C) multi-hot image labels.
+        order (str): ``cam_utils.CAM_AGGREGATIONS``.
 
     Returns:
         Tensor: (N, C, h, w) scores in [0, 1].
     """
-    return max_normalise(F.relu(support_cams).sum(0), labels)
+    return max_normalise(sum_passes(support_cams, order), labels)
 
 
 def valid_one_hot(labels: Tensor, num_classes: int) -> Tensor:
@@ -128,6 +131,10 @@ class RCMLoss(nn.Module):
             'unrecognised' (``cam_utils.missed_classes``): the class's
             pixels would be labelled background, and the contrast would
             train the class away. Defaults to None (METHOD.md).
+        cam_aggregation (str): The order of ReLU and the sum over scales in
+            SupportNet's scores (``cam_utils.CAM_AGGREGATIONS``);
+            ``MainSupportCAMNet`` sets it to its own ``cam_aggregation``,
+            which inference uses. Defaults to 'relu_then_sum'.
         loss_weight (float): Weight of the loss. Defaults to 1.
         warmup_iters (int): Iterations over which the weight ramps up
             linearly from 0. Defaults to 0.
@@ -142,6 +149,7 @@ class RCMLoss(nn.Module):
                  temperature: float = 2.0,
                  memory_size: int = 0,
                  skip_missed: Optional[str] = None,
+                 cam_aggregation: str = 'relu_then_sum',
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
                  loss_name: str = 'loss_rcm') -> None:
@@ -155,6 +163,8 @@ class RCMLoss(nn.Module):
         self.memory_size = memory_size
         check_missed_criterion(skip_missed, 'model.rcm_loss.skip_missed')
         self.skip_missed = skip_missed
+        check_cam_aggregation(cam_aggregation)
+        self.cam_aggregation = cam_aggregation
         self.loss_weight = loss_weight
         self.warmup_iters = warmup_iters
         self._loss_name = loss_name
@@ -183,7 +193,8 @@ class RCMLoss(nn.Module):
             Tensor: Scalar loss.
         """
         with torch.no_grad():
-            scores = support_scores(support_cams, labels)
+            scores = support_scores(support_cams, labels,
+                                    self.cam_aggregation)
             pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
                                          self.fg_threshold)
             if self.skip_missed:
