@@ -187,6 +187,19 @@ def suffix(iters: int) -> str:
     return '' if iters == ITERS else f'_{iters}iters'
 
 
+def design_run(ablation: Ablation, warm: str, name: str) -> tuple:
+    """The design's run from the warm-up checkpoint ``warm``, trained
+    unless done.
+
+    Returns:
+        tuple: Its config, final checkpoint and work dir.
+    """
+    variant, options = DESIGNS[name]
+    return ablation.continue_from(
+        warm, f'explore{list(DESIGNS).index(name)}' +
+        suffix(ablation.args.iters), variant, options)
+
+
 def explore(ablation: Ablation, data_seed: int,
             names: List[str]) -> List[Dict]:
     """Train and score each named design; one row each."""
@@ -194,9 +207,7 @@ def explore(ablation: Ablation, data_seed: int,
     rows = []
     for name in names:
         variant, options = DESIGNS[name]
-        config, checkpoint, work_dir = ablation.continue_from(
-            warm, f'explore{list(DESIGNS).index(name)}' +
-            suffix(ablation.args.iters), variant, options)
+        config, checkpoint, work_dir = design_run(ablation, warm, name)
         val = ablation.test_val(config, checkpoint, work_dir,
                                 ablation.data_options() + ablation.extra)
         rows.append(dict(

@@ -30,7 +30,7 @@ from projects.rcm_mam.models import CAMOutput, MainSupportCAMNet
 from projects.rcm_mam.models.cam_utils import labels_from_samples
 from projects.rcm_mam.models.losses.rcm_loss import (support_scores,
                                                      valid_one_hot)
-from projects.rcm_mam.models.pseudo_mask import crf_refine, threshold_mask
+from projects.rcm_mam.models.pseudo_mask import crf_refine
 
 
 @TRANSFORMS.register_module()
@@ -108,7 +108,7 @@ class CRFLabelCAMNet(GTLabelCAMNet):
         images = (inputs * preprocessor.std + preprocessor.mean).clamp(
             0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
         masks = [
-            crf_refine(image, threshold_mask(score, self.crf_threshold),
+            crf_refine(image, score, self.crf_threshold,
                        np.flatnonzero(label) + 1)
             for image, score, label in zip(
                 images, scores.cpu().numpy(), labels.cpu().numpy())

@@ -63,7 +63,8 @@ def test_ignored_pixels_and_sums_over_images():
     assert metrics['curve']['0.05'] == pytest.approx(100 * 1.5 / 3, abs=.01)
 
 
-def test_crf_scores_and_valid_label_map():
+@pytest.mark.parametrize('unary', ['label', 'prob'])
+def test_crf_scores_and_valid_label_map(unary):
     h, w = 24, 32
     image = np.zeros((h, w, 3), np.uint8)
     image[:, 16:] = 220  # object on the right half
@@ -71,8 +72,8 @@ def test_crf_scores_and_valid_label_map():
     scores[0, :, 10:] = 1.0  # CAM spills 6 px left of the object
     gt = np.zeros((h, w), np.int64)
     gt[:, 16:] = 1
-    refined = pseudo_mask.crf_refine(
-        image, pseudo_mask.threshold_mask(scores, 0.5), [1])
+    refined = pseudo_mask.crf_refine(image, scores, 0.5, [1],
+                                     dict(unary=unary))
     assert refined.shape == (h, w) and set(np.unique(refined)) <= {0, 1}
     assert (refined == gt).mean() > (
         pseudo_mask.threshold_mask(scores, 0.5) == gt).mean()
@@ -83,10 +84,36 @@ def test_crf_scores_and_valid_label_map():
     s['gt_score'] = torch.tensor([1., 0.])
     batch = dict(inputs=[torch.tensor(image[..., ::-1].copy()).permute(
         2, 0, 1)])
-    metrics = evaluate(CAMIoUMetric(thresholds=(0.5, ), crf=dict()), [s],
+    metrics = evaluate(CAMIoUMetric(thresholds=(0.5, ),
+                                    crf=dict(unary=unary)), [s],
                        batch)
     assert metrics['crf_mIoU'] > metrics['mIoU']
     assert set(metrics['crf_curve']) == {'0.25'}
+
+
+def test_crf_unaries_hand_computed():
+    # 2 classes, the image has class 2 only (key 2; class 1 scores 0, as
+    # for every absent class); 1 x 2 pixels scoring 0.6 and 0.1 for it,
+    # background threshold 0.25
+    scores = np.array([[[0., 0.]], [[0.6, 0.1]]], np.float32)
+    prob = pseudo_mask.crf_unary(scores, 0.25, [2], dict(unary='prob'))
+    np.testing.assert_allclose(
+        prob, -np.log([[0.25, 0.25], [0.6, 0.1]]), rtol=1e-6)
+    # IRN's: the thresholded label with probability gt_prob, the rest
+    # shares 1 - gt_prob
+    label = pseudo_mask.crf_unary(scores, 0.25, [2],
+                                  dict(unary='label', gt_prob=0.7))
+    np.testing.assert_allclose(
+        label, -np.log([[0.3, 0.7], [0.7, 0.3]]), rtol=1e-6)
+
+
+@pytest.mark.parametrize('crf, match', [
+    (dict(unary='softmax'), "unary='softmax' is not a unary"),
+    (dict(bilateral_sigma=5), r"unknown keys \['bilateral_sigma'\]"),
+])
+def test_crf_settings_are_checked(crf, match):
+    with pytest.raises(InputError, match=match):
+        CAMIoUMetric(crf=crf)
 
 
 def test_crf_missing_is_a_clear_error(monkeypatch):

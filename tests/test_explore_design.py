@@ -16,9 +16,11 @@ from conftest import ROOT
 
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
+from crf_settings import SETTINGS, setting_options  # noqa: E402
 from explore_design import DESIGNS  # noqa: E402
 from benchmarks.rcm_labels import class_fractions  # noqa: E402
 
+from projects.rcm_mam.evaluation import CAMIoUMetric  # noqa: E402
 from projects.rcm_mam.models import MainSupportCAMNet  # noqa: E402
 from projects.rcm_mam.models.cam_utils import max_normalise  # noqa: E402
 from projects.rcm_mam.models.losses.rcm_loss import (  # noqa: E402
@@ -124,3 +126,9 @@ def test_literal_voc_config_is_the_literal_design():
     design = design_config('literal (rcm 1, mam raw 1)').model
     assert literal.rcm_loss == design.rcm_loss
     assert literal.mam_loss == design.mam_loss
+
+
+def test_crf_settings_are_valid_crf_configs():
+    for setting in SETTINGS.values():
+        CAMIoUMetric(crf=setting)  # checks keys and unary
+        assert len(setting_options(setting)) == len(setting)

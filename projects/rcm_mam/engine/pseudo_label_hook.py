@@ -20,8 +20,8 @@ from torch.utils.data import DataLoader, Subset
 
 from ..datasets.checks import check_mask_fits_image, loaded_size
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
-from ..models.pseudo_mask import (DEFAULT_CRF, check_crf_available,
-                                  crf_refine, threshold_mask)
+from ..models.pseudo_mask import (DEFAULT_CRF, check_crf, crf_refine,
+                                  threshold_mask)
 from ..utils.errors import InputError
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
@@ -72,7 +72,9 @@ class PseudoLabelHook(Hook):
             without ``..``: outputs never leave the work dir).
         bg_threshold (float, optional): Background threshold; None: the
             model's ``test_cfg.bg_threshold``.
-        crf (dict, optional): Dense CRF parameters; None: no CRF.
+        crf (dict, optional): Dense CRF settings, overrides of
+            ``models.pseudo_mask.DEFAULT_CRF`` (unary and parameters);
+            None: no CRF.
         eval_ann_file (str, optional): Split whose masks are scored.
         save_cams (bool): Also save the CAM scores of each image's classes
             as float16 ``.npy`` (a dict with ``keys`` and ``cam``).
@@ -104,7 +106,7 @@ class PseudoLabelHook(Hook):
         self.num_overlays = num_overlays
         self.num_workers = num_workers
         if crf is not None:
-            check_crf_available()
+            check_crf(crf, 'PseudoLabelHook crf')
 
     def after_train(self, runner) -> None:
         self.generate(runner)
@@ -217,11 +219,10 @@ class PseudoLabelHook(Hook):
         with torch.no_grad():
             sample = model.test_step(batch)[0]
         scores = sample.seg_logits.data[1:].cpu().numpy()
-        mask = threshold_mask(scores, threshold)
         keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
         image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
-        if self.crf is not None:
-            mask = crf_refine(image, mask, keys, self.crf)
+        mask = threshold_mask(scores, threshold) if self.crf is None else \
+            crf_refine(image, scores, threshold, keys, self.crf)
         path = osp.join(out_dir, sample.img_name + '.png')
         if self.save_cams:
             cams = dict(keys=keys - 1, cam=scores[keys - 1].astype(np.float16))

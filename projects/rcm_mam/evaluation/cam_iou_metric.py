@@ -8,8 +8,7 @@ from mmengine.logging import print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from ..models.pseudo_mask import check_crf_available, crf_refine, \
-    threshold_mask
+from ..models.pseudo_mask import check_crf, crf_refine, threshold_mask
 from ..utils.file_io import dump_json
 
 
@@ -60,8 +59,9 @@ class CAMIoUMetric(BaseMetric):
 
     Args:
         thresholds (Sequence[float]): Background thresholds to sweep.
-        crf (dict, optional): Dense CRF parameters (see
-            ``models.pseudo_mask.DEFAULT_CRF``); None: no CRF.
+        crf (dict, optional): Dense CRF settings, overrides of
+            ``models.pseudo_mask.DEFAULT_CRF`` (unary and parameters);
+            None: no CRF.
         crf_thresholds (Sequence[float], optional): Thresholds scored with
             CRF. Defaults to the configured threshold only.
         ignore_index (int): Ground-truth value left out. Defaults to 255.
@@ -87,7 +87,7 @@ class CAMIoUMetric(BaseMetric):
         self.ignore_index = ignore_index
         self.out_file = out_file
         if crf is not None:
-            check_crf_available()
+            check_crf(crf, 'CAMIoUMetric crf')
 
     def _sweeps(self, configured: float) -> Dict[str, List[float]]:
         """The thresholds to score, without and with CRF."""
@@ -107,12 +107,14 @@ class CAMIoUMetric(BaseMetric):
             for name, thresholds in self._sweeps(configured).items():
                 stats = []
                 for t in thresholds:
-                    mask = threshold_mask(scores[1:], t)
                     if name == 'crf':
                         image = data_batch['inputs'][i].permute(
                             1, 2, 0).cpu().numpy()[..., ::-1]  # BGR->RGB
                         keys = np.flatnonzero(sample['gt_score'].cpu()) + 1
-                        mask = crf_refine(image, mask, keys, self.crf)
+                        mask = crf_refine(image, scores[1:], t, keys,
+                                          self.crf)
+                    else:
+                        mask = threshold_mask(scores[1:], t)
                     stats.append(iou_stats(mask, gt, num_classes,
                                            self.ignore_index))
                 result[name] = (thresholds, np.stack(stats))

@@ -5,9 +5,16 @@ import numpy as np
 
 from ..utils.errors import InputError
 
-# METHOD.md's standard WSSS parameters.
-DEFAULT_CRF = dict(iterations=10, gt_prob=0.7, gauss_sxy=3, gauss_compat=3,
-                   bilateral_sxy=80, bilateral_srgb=13, bilateral_compat=10)
+# Dense CRF settings. ``unary``: 'label' (IRN's: the thresholded mask, its
+# label with probability ``gt_prob``) or 'prob' (PSA's and SEAM's: -log of
+# the background threshold and the class scores, so that weak scores give
+# way to the image); the pairwise terms are PSA's and SEAM's (IRN's label
+# CRF uses bilateral_sxy=50, bilateral_srgb=5). ``gt_prob`` is read by the
+# 'label' unary only.
+DEFAULT_CRF = dict(unary='label', iterations=10, gt_prob=0.7, gauss_sxy=3,
+                   gauss_compat=3, bilateral_sxy=80, bilateral_srgb=13,
+                   bilateral_compat=10)
+CRF_UNARIES = ('label', 'prob')
 
 
 def threshold_mask(fg_scores: np.ndarray, threshold: float) -> np.ndarray:
@@ -28,8 +35,17 @@ def threshold_mask(fg_scores: np.ndarray, threshold: float) -> np.ndarray:
                     0).astype(np.uint8)
 
 
-def check_crf_available() -> None:
-    """Fail early, with the fix, when CRF is asked for but not installed."""
+def check_crf(crf: dict, key: str) -> None:
+    """Fail early, with the fix, on unknown CRF settings or when CRF is
+    asked for but not installed; ``key`` names the setting in the config."""
+    unknown = sorted(set(crf) - set(DEFAULT_CRF))
+    if unknown:
+        raise InputError(f'{key} has unknown keys {unknown}. Fix: use '
+                         f'{sorted(DEFAULT_CRF)}.')
+    unary = crf.get('unary', DEFAULT_CRF['unary'])
+    if unary not in CRF_UNARIES:
+        raise InputError(f"{key}.unary={unary!r} is not a unary. Fix: use "
+                         "'label' or 'prob'.")
     try:
         import pydensecrf.densecrf  # noqa: F401
     except ImportError:
@@ -38,36 +54,51 @@ def check_crf_available() -> None:
                          ' (tools/setup_env.sh does), or set crf=None.')
 
 
-def crf_refine(image: np.ndarray, mask: np.ndarray, keys: Sequence[int],
-               crf: Optional[dict] = None) -> np.ndarray:
-    """Refine a label map with a fully connected CRF (Krahenbuhl and Koltun).
+def crf_unary(fg_scores: np.ndarray, threshold: float, keys: Sequence[int],
+              params: dict) -> np.ndarray:
+    """The CRF's (K + 1, H * W) unary energy over the background and the
+    image's classes ``keys`` (see :data:`DEFAULT_CRF`)."""
+    from pydensecrf.utils import unary_from_labels, unary_from_softmax
 
-    The unary is the label map itself (probability ``gt_prob`` for the
-    given label, as IRN does); the labels are restricted to the background
-    and the image's classes ``keys``.
+    keys = np.asarray(keys, dtype=np.int64)
+    if params['unary'] == 'prob':
+        background = np.full((1, *fg_scores.shape[1:]), threshold)
+        return unary_from_softmax(
+            np.concatenate([background, fg_scores[keys - 1]]).astype(
+                np.float32))
+    lookup = np.zeros(256, dtype=np.int64)
+    lookup[keys] = np.arange(1, len(keys) + 1)
+    return unary_from_labels(lookup[threshold_mask(fg_scores, threshold)],
+                             len(keys) + 1, gt_prob=params['gt_prob'],
+                             zero_unsure=False)
+
+
+def crf_refine(image: np.ndarray, fg_scores: np.ndarray, threshold: float,
+               keys: Sequence[int], crf: Optional[dict] = None) -> np.ndarray:
+    """The pseudo mask of ``fg_scores`` at ``threshold`` refined by a fully
+    connected CRF (Krahenbuhl and Koltun), its labels restricted to the
+    background and the image's classes ``keys``.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
-        mask (np.ndarray): (H, W) labels with values in {0} + keys.
-        keys (Sequence[int]): Foreground label values present in the image.
+        fg_scores (np.ndarray): (C, H, W) class scores in [0, 1], as
+            :func:`threshold_mask` reads them.
+        threshold (float): Background score.
+        keys (Sequence[int]): Foreground label values (class + 1) present
+            in the image.
         crf (dict, optional): Overrides of :data:`DEFAULT_CRF`.
 
     Returns:
         np.ndarray: (H, W) uint8 refined labels.
     """
-    check_crf_available()
     import pydensecrf.densecrf as dcrf
-    from pydensecrf.utils import unary_from_labels
 
     params = {**DEFAULT_CRF, **(crf or {})}
     values = np.array([0, *keys], dtype=np.uint8)
-    lookup = np.zeros(256, dtype=np.int64)
-    lookup[values] = np.arange(len(values))
-    h, w = mask.shape
+    h, w = fg_scores.shape[1:]
     model = dcrf.DenseCRF2D(w, h, len(values))
-    model.setUnaryEnergy(unary_from_labels(lookup[mask], len(values),
-                                           gt_prob=params['gt_prob'],
-                                           zero_unsure=False))
+    model.setUnaryEnergy(np.ascontiguousarray(
+        crf_unary(fg_scores, threshold, keys, params)))
     model.addPairwiseGaussian(sxy=params['gauss_sxy'],
                               compat=params['gauss_compat'])
     model.addPairwiseBilateral(sxy=params['bilateral_sxy'],
