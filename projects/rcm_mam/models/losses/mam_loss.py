@@ -44,9 +44,6 @@ class MAMLoss(nn.Module):
             zeroes absent classes). Defaults to False.
         label_mask (bool): Average over the classes present in the image
             only; else over all classes. Defaults to True.
-        weighted_mean (bool): Divide the target by the sum of the weights
-            (a weighted mean, in the range of the CAMs) instead of by the
-            number of scales S. Defaults to False (METHOD.md's ``/ 4``).
         skip_missed (str, optional): Leave out the labelled classes that
             SupportNet misses in the image, by the criterion 'unlocated' or
             'unrecognised' (``cam_utils.missed_classes``): their target is
@@ -62,7 +59,6 @@ class MAMLoss(nn.Module):
                  relu: bool = False,
                  normalise: bool = False,
                  label_mask: bool = True,
-                 weighted_mean: bool = False,
                  skip_missed: Optional[str] = None,
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
@@ -71,7 +67,6 @@ class MAMLoss(nn.Module):
         self.relu = relu
         self.normalise = normalise
         self.label_mask = label_mask
-        self.weighted_mean = weighted_mean
         check_missed_criterion(skip_missed, 'model.mam_loss.skip_missed')
         self.skip_missed = skip_missed
         self.loss_weight = loss_weight
@@ -111,9 +106,7 @@ class MAMLoss(nn.Module):
             support_cams = self._prepare(support_cams, labels)
             weights = cosine_weights(main_cams[ref_index], support_cams)
             weighted = (weights[..., None, None] * support_cams).sum(0)
-            norm = weights.sum(0)[..., None, None] if self.weighted_mean \
-                else len(weights)
-            target = weighted / norm
+            target = weighted / len(weights)
         per_class = (main_cams - target).abs().sum(0).mean(dim=(2, 3))
         mask = labels if self.label_mask else torch.ones_like(labels)
         if self.skip_missed:
