@@ -1,0 +1,23 @@
+"""The model index lists every benchmark config (``configs/*.py``) once,
+under its own name, in MMSegmentation's metafile format."""
+import glob
+import os.path as osp
+
+import yaml
+
+from conftest import ROOT
+
+
+def test_metafile_lists_every_benchmark_config():
+    with open(osp.join(ROOT, 'projects', 'rcm_mam', 'metafile.yaml')) as f:
+        index = yaml.safe_load(f)
+    collections = {c['Name'] for c in index['Collections']}
+    models = index['Models']
+    for model in models:
+        assert model['In Collection'] in collections
+        assert osp.isfile(osp.join(ROOT, model['Config'])), model['Config']
+        assert model['Name'] == osp.splitext(
+            osp.basename(model['Config']))[0]
+    configs = sorted(osp.relpath(p, ROOT)
+                     for p in glob.glob(osp.join(ROOT, 'configs', '*.py')))
+    assert sorted(m['Config'] for m in models) == configs
