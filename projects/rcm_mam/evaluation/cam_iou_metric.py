@@ -3,8 +3,10 @@ import logging
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
+from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
@@ -14,7 +16,8 @@ from ..utils.file_io import dump_json
 
 def iou_stats(pred: np.ndarray, gt: np.ndarray, num_classes: int,
               ignore_index: int) -> np.ndarray:
-    """Per-class intersection, predicted and ground-truth pixel counts.
+    """Per-class intersection, predicted and ground-truth pixel counts
+    (mmseg's ``IoUMetric.intersect_and_union``).
 
     Args:
         pred (np.ndarray): (H, W) predicted labels.
@@ -25,13 +28,10 @@ def iou_stats(pred: np.ndarray, gt: np.ndarray, num_classes: int,
     Returns:
         np.ndarray: (3, K) int64 rows: intersection, prediction, label.
     """
-    valid = gt != ignore_index
-    pred, gt = pred[valid].astype(np.int64), gt[valid].astype(np.int64)
-    return np.stack([
-        np.bincount(gt[pred == gt], minlength=num_classes),
-        np.bincount(pred, minlength=num_classes),
-        np.bincount(gt, minlength=num_classes)
-    ])
+    inter, _, pred_area, gt_area = IoUMetric.intersect_and_union(
+        torch.from_numpy(pred.astype(np.int64)),
+        torch.from_numpy(gt.astype(np.int64)), num_classes, ignore_index)
+    return torch.stack([inter, pred_area, gt_area]).long().numpy()
 
 
 def class_iou(stats: np.ndarray) -> np.ndarray:
