@@ -63,8 +63,8 @@ def compare(ablation: Ablation, data_seed: int,
     warm = ablation.warm_up(data_seed)
     rows = []
     for name in names:
-        config, checkpoint, work_dir = design_run(ablation, warm, name)
-        options = ablation.data_options() + ablation.extra
+        config, checkpoint, work_dir, options = design_run(ablation, warm,
+                                                           name)
         plain = ablation.test_val(config, checkpoint, work_dir, options)
         for setting, overrides in SETTINGS.items():
             slug = setting.split(' (')[0].replace(' ', '_').replace('/', '-')

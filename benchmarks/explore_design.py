@@ -192,12 +192,17 @@ def design_run(ablation: Ablation, warm: str, name: str) -> tuple:
     unless done.
 
     Returns:
-        tuple: Its config, final checkpoint and work dir.
+        tuple: Its config, final checkpoint and work dir, and the
+        ``--cfg-options`` its tests need: the data's, the shared ones and
+        the design's own (some, like ``model.cam_aggregation``, act in
+        inference too).
     """
     variant, options = DESIGNS[name]
-    return ablation.continue_from(
+    config, checkpoint, work_dir = ablation.continue_from(
         warm, f'explore{list(DESIGNS).index(name)}' +
         suffix(ablation.args.iters), variant, options)
+    return (config, checkpoint, work_dir,
+            ablation.data_options() + ablation.extra + options)
 
 
 def explore(ablation: Ablation, data_seed: int,
@@ -206,10 +211,10 @@ def explore(ablation: Ablation, data_seed: int,
     warm = ablation.warm_up(data_seed)
     rows = []
     for name in names:
+        config, checkpoint, work_dir, test_options = design_run(
+            ablation, warm, name)
+        val = ablation.test_val(config, checkpoint, work_dir, test_options)
         variant, options = DESIGNS[name]
-        config, checkpoint, work_dir = design_run(ablation, warm, name)
-        val = ablation.test_val(config, checkpoint, work_dir,
-                                ablation.data_options() + ablation.extra)
         rows.append(dict(
             design=name, variant=variant, options=options,
             val_mIoU=val['cam/oracle_mIoU'],

@@ -5,6 +5,7 @@ say, and the tools import ``custom_imports`` given as ``--cfg-options``
 import argparse
 import os.path as osp
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from conftest import ROOT
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
 from crf_settings import SETTINGS, setting_options  # noqa: E402
+import explore_design  # noqa: E402
 from explore_design import DESIGNS  # noqa: E402
 from benchmarks.rcm_labels import class_fractions  # noqa: E402
 
@@ -132,3 +134,37 @@ def test_crf_settings_are_valid_crf_configs():
     for setting in SETTINGS.values():
         CAMIoUMetric(crf=setting)  # checks keys and unary
         assert len(setting_options(setting)) == len(setting)
+
+
+class RecordingAblation:
+    """An ``Ablation`` that trains nothing and records the tests' options."""
+
+    args = SimpleNamespace(iters=explore_design.ITERS)
+    extra = ['shared=1']
+
+    def __init__(self):
+        self.tested = []
+
+    def warm_up(self, data_seed):
+        return 'warm.pth'
+
+    def continue_from(self, warm, name, variant, options):
+        return 'design.py', 'design.pth', 'design_dir'
+
+    def data_options(self):
+        return ['data=1']
+
+    def test_val(self, config, checkpoint, work_dir, options, crf=False):
+        self.tested.append(options)
+        return {'cam/oracle_mIoU': 40.0, 'cam/oracle_threshold': 0.3,
+                'multi-label/mAP': 90.0}
+
+
+def test_designs_are_tested_with_their_own_options(monkeypatch):
+    # model.cam_aggregation acts in inference: a design's options must
+    # reach tools/test.py, not only the training
+    monkeypatch.setattr(explore_design, 'iteration_time', lambda d: 1.0)
+    ablation = RecordingAblation()
+    explore_design.explore(ablation, 0, ['cam, sum then relu'])
+    assert ablation.tested == [['data=1', 'shared=1',
+                                'model.cam_aggregation=sum_then_relu']]
