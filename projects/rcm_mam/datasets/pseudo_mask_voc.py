@@ -3,19 +3,22 @@ from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from ..utils.generation_record import check_complete
+from .configured_classes import ConfiguredClasses
 from .voc_image_label import resolve_split
 
 
 @DATASETS.register_module()
-class PseudoMaskVOCDataset(PascalVOCDataset):
+class PseudoMaskVOCDataset(ConfiguredClasses, PascalVOCDataset):
     """mmseg's ``PascalVOCDataset`` reading the masks that
     ``PseudoLabelHook`` wrote to ``data_prefix.seg_map_path``.
 
-    It refuses a mask folder whose generation did not finish (a killed
-    run: masks missing), that has no record of one or that was made for
-    another split, and reads
-    ``trainaug.txt`` for ``train_aug.txt`` (or the reverse) where only that
-    one exists. Same arguments as :class:`mmseg.datasets.PascalVOCDataset`.
+    The masks hold indices into the stage-1 data set's classes, so any
+    class list works (``metainfo=dict(classes=...)``, e.g. COCO's) and none
+    is remapped. It refuses a mask folder whose generation did not finish
+    (a killed run: masks missing), that has no record of one or that was
+    made for another split, and reads ``trainaug.txt`` for
+    ``train_aug.txt`` (or the reverse) where only that one exists. Same
+    arguments as :class:`mmseg.datasets.PascalVOCDataset`.
     """
 
     def load_data_list(self) -> list:

@@ -8,8 +8,9 @@ from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from ..utils.errors import InputError
-from ..utils.file_io import check_relative_name, voc_palette
+from ..utils.file_io import check_relative_name
 from .checks import check_image_file
+from .configured_classes import ConfiguredClasses
 from .image_labels import derive_labels, read_label_file
 
 
@@ -34,7 +35,7 @@ def resolve_split(path: str) -> str:
 
 
 @DATASETS.register_module()
-class VOCImageLabelDataset(BaseSegDataset):
+class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
     """Images with image-level labels, and their masks where present.
 
     The layout is PASCAL VOC2012 with SBD::
@@ -80,19 +81,6 @@ class VOCImageLabelDataset(BaseSegDataset):
         self.label_cache = label_cache
         super().__init__(ann_file=ann_file, data_prefix=data_prefix,
                          **kwargs)
-
-    @classmethod
-    def get_label_map(cls, new_classes=None) -> None:
-        """Masks are indexed by the configured classes: never remapped."""
-        return None
-
-    def _update_palette(self) -> list:
-        """The configured palette, or VOC colours for a custom class list."""
-        palette = self._metainfo.get('palette', [])
-        num_classes = len(self._metainfo['classes'])
-        if len(palette) == num_classes:
-            return list(palette)
-        return voc_palette(num_classes).tolist()
 
     def _join_prefix(self) -> None:
         """Fail early, naming the folder, when ``data_root`` is missing."""
