@@ -70,6 +70,6 @@ fi
 echo "[setup_env] installing the rest of requirements.txt"
 pip install -q -r "$REQ" "${links[@]}"
 pip check
-"$VENV/bin/python" -c 'import mmcv.ops, mmseg, mmseg.models, mmseg.datasets, mmpretrain, mmpretrain.models, pydensecrf.densecrf, cv2; print("[setup_env] imports ok: mmcv", mmcv.__version__, "mmseg", mmseg.__version__, "mmpretrain", mmpretrain.__version__)'
+"$VENV/bin/python" -c 'import mmcv.ops, mmseg, mmseg.models, mmseg.datasets, mmpretrain, mmpretrain.models, pydensecrf.densecrf, pycocotools.mask, cv2; print("[setup_env] imports ok: mmcv", mmcv.__version__, "mmseg", mmseg.__version__, "mmpretrain", mmpretrain.__version__)'
 echo "$want" > "$STAMP"
 echo "[setup_env] done in $(( $(date +%s) - start )) s: activate with 'source $VENV/bin/activate'"
