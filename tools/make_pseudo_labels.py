@@ -4,9 +4,11 @@
         [--crf | --no-crf] [--cfg-options KEY=VALUE ...]
     bash tools/dist_make_pseudo_labels.sh CONFIG CHECKPOINT GPUS [...]
 
-Runs the config's ``PseudoLabelHook`` (or one with default settings; CRF
-on or off with ``--crf`` / ``--no-crf``): ``WORK_DIR/pseudo_labels/*.png``
-for the split, resumable, and their mIoU.
+Runs the config's ``PseudoLabelHook``, else the hook of its
+``pseudo_label_hook`` setting (what a CAM stage that does not run one after
+training keeps, as configs/cam_r50_coco.py), else one with default settings
+(CRF on or off with ``--crf`` / ``--no-crf``): ``WORK_DIR/pseudo_labels/
+*.png`` for the split, resumable, and their mIoU.
 """
 import argparse
 import os.path as osp
@@ -37,9 +39,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = config_from_args(args)
+    default = cfg.get('pseudo_label_hook', dict(type='PseudoLabelHook'))
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
-                     if h['type'] == 'PseudoLabelHook'),
-                    dict(type='PseudoLabelHook'))
+                     if h['type'] == 'PseudoLabelHook'), default)
     if args.crf is not None:
         hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
                         if args.crf else None)
