@@ -56,9 +56,10 @@ def test_design_builds_with_its_losses(name):
 def test_chosen_design_is_the_config_default():
     default = load_config(osp.join(ROOT, 'configs', 'synthetic',
                                    'rcm_mam_r18_synthetic.py')).model
-    chosen = design_config(CHOSEN).model
+    chosen = design_config(f'{CHOSEN}, sum then relu').model
     assert chosen.rcm_loss == default.rcm_loss
     assert chosen.mam_loss == default.mam_loss
+    assert chosen.cam_aggregation == default.cam_aggregation
     voc = load_config(osp.join(ROOT, 'configs', 'rcm_mam_r50_voc.py')).model
     assert voc.rcm_loss == default.rcm_loss
     assert voc.mam_loss == default.mam_loss

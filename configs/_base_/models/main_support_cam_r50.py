@@ -31,6 +31,8 @@ model = dict(
         num_classes=20,
         channels=256,
         act_cfg=None,
+        # a bias, which IRN's CAM has not: better on the synthetic val
+        # (benchmarks/results/explore_nobias_data*.md)
         projection_bias=True,
         contrast_head=False),
     loss_cls=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
@@ -58,8 +60,10 @@ model = dict(
         loss_weight=0.1,
         warmup_iters=0),
     support_momentum=0.004,
-    # ReLU per pass, then the sum over scales and flips: inference and RCM
-    cam_aggregation='relu_then_sum',
+    # inference and RCM's pixel labels: the raw CAMs summed over scales and
+    # flips, then ReLU'd; chosen on the synthetic val over IRN's ReLU per
+    # pass (benchmarks/results/explore_aggregation_data*.md)
+    cam_aggregation='sum_then_relu',
     train_cfg=dict(
         support_scales=(0.5, 1.0, 1.5, 2.0),
         mam_scales=(0.5, 1.0, 2.0),

@@ -50,10 +50,10 @@ class MainSupportCAMNet(BaseSegmentor):
         mam_loss (dict, optional): :class:`MAMLoss` config; None: no MAM.
         support_momentum (float): SupportNet EMA momentum in MMEngine's
             sense (0.004: keep 0.996 of the average each step).
-        cam_aggregation (str): 'relu_then_sum' (each pass's CAM ReLU'd,
-            then summed over scales and flips, as IRN) or 'sum_then_relu'
-            (summed raw, then ReLU'd), for inference and RCM's pixel
-            labels alike. Defaults to 'relu_then_sum'.
+        cam_aggregation (str): 'sum_then_relu' (the raw CAMs summed over
+            scales and flips, then ReLU'd) or 'relu_then_sum' (each pass's
+            CAM ReLU'd, then summed, as IRN), for inference and RCM's pixel
+            labels alike. Defaults to 'sum_then_relu'.
         train_cfg (dict): ``support_scales`` (SupportNet input scales, must
             include 1), ``mam_scales`` (MainNet scales of MAM, must include
             1), ``mam_every`` (MAM runs on every k-th image of the global
@@ -78,7 +78,7 @@ class MainSupportCAMNet(BaseSegmentor):
                  rcm_loss: OptConfigType = None,
                  mam_loss: OptConfigType = None,
                  support_momentum: float = 0.004,
-                 cam_aggregation: str = 'relu_then_sum',
+                 cam_aggregation: str = 'sum_then_relu',
                  train_cfg: ConfigType = dict(
                      support_scales=(0.5, 1.0, 1.5, 2.0),
                      mam_scales=(0.5, 1.0, 2.0),

@@ -134,7 +134,7 @@ class RCMLoss(nn.Module):
         cam_aggregation (str): The order of ReLU and the sum over scales in
             SupportNet's scores (``cam_utils.CAM_AGGREGATIONS``);
             ``MainSupportCAMNet`` sets it to its own ``cam_aggregation``,
-            which inference uses. Defaults to 'relu_then_sum'.
+            which inference uses. Defaults to 'sum_then_relu'.
         loss_weight (float): Weight of the loss. Defaults to 1.
         warmup_iters (int): Iterations over which the weight ramps up
             linearly from 0. Defaults to 0.
@@ -149,7 +149,7 @@ class RCMLoss(nn.Module):
                  temperature: float = 2.0,
                  memory_size: int = 0,
                  skip_missed: Optional[str] = None,
-                 cam_aggregation: str = 'relu_then_sum',
+                 cam_aggregation: str = 'sum_then_relu',
                  loss_weight: float = 1.0,
                  warmup_iters: int = 0,
                  loss_name: str = 'loss_rcm') -> None:
