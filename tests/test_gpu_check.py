@@ -42,6 +42,9 @@ def test_dry_run_measures_every_cpu_step(tmp_path):
         run = figures[name]
         assert run['iterations'] == iters and run['s_per_iter'] > 0, name
         assert run['losses_finite'] and not run['distributed'], name
+    # the losses ran unguarded (a random-init SupportNet recognises no class)
+    losses = figures['rcm_mam_fp32']['last_losses']
+    assert losses['loss_mam'] > 0 and losses['loss_rcm'] >= 0
     # the RCM + MAM config's pseudo-label hook ran after training
     assert figures['rcm_mam_fp32']['pseudo_label_hook']['masks'] == \
         sizes['hook_images']

@@ -75,17 +75,21 @@ else
     STAGE1_SIZE=() STAGE2_SIZE=()
     REQUIRE_CUDA=(--require-cuda)
 fi
-printf '{"dry_run": %s, "warmup_iters": %d, "scale": %s, "cam_iters": %d, "rcm_mam_iters": %d, "dist_iters": %d, "stage2_iters": %d, "pseudo_images": %d, "crf_images": %d, "test_images": %d, "hook_images": %d, "budget_s": %d}\n' \
-    "$( ((DRY)) && echo true || echo false)" "$WARMUP" "$SCALE" \
-    "$CAM_ITERS" "$RCM_ITERS" "$DIST_ITERS" "$STAGE2_ITERS" \
-    "$PSEUDO_IMAGES" "$CRF_IMAGES" "$TEST_IMAGES" "$HOOK_IMAGES" \
-    "$BUDGET" > "$OUT/check.json"
+cat > "$OUT/check.json" << EOF
+{"dry_run": $( ((DRY)) && echo true || echo false), "warmup_iters": $WARMUP,
+ "scale": $SCALE, "cam_iters": $CAM_ITERS, "rcm_mam_iters": $RCM_ITERS,
+ "dist_iters": $DIST_ITERS, "stage2_iters": $STAGE2_ITERS,
+ "pseudo_images": $PSEUDO_IMAGES, "crf_images": $CRF_IMAGES,
+ "test_images": $TEST_IMAGES, "hook_images": $HOOK_IMAGES, "budget_s": $BUDGET}
+EOF
 : > "$OUT/steps.jsonl"
 
 # --- machinery --------------------------------------------------------------
 record() {  # record KIND NAME STATUS RC SECONDS TIMEOUT NOTE
-    printf '{"kind": "%s", "name": "%s", "status": "%s", "rc": %d, "seconds": %s, "timeout": %d, "note": "%s"}\n' \
-        "$@" >> "$OUT/steps.jsonl"
+    printf '{"kind": "%s", "name": "%s", "status": "%s", "rc": %d, ' \
+        "$1" "$2" "$3" "$4" >> "$OUT/steps.jsonl"
+    printf '"seconds": %s, "timeout": %d, "note": "%s"}\n' "$5" "$6" "$7" \
+        >> "$OUT/steps.jsonl"
     printf '[check] %-18s %-9s %6s s  %s\n' "$2" "$3" "$5" "$7"
 }
 
@@ -173,16 +177,22 @@ VOC=$OUT/data/VOCdevkit/VOC2012
 DATA=("train_dataloader.dataset.data_root=$VOC"
       "val_dataloader.dataset.data_root=$VOC"
       "test_dataloader.dataset.data_root=$VOC")
-# stage 1: random init; the pseudo-label hook of the RCM + MAM config on
+# stage 1: random init, seed 0; the RCM + MAM config's pseudo-label hook on
 # HOOK_IMAGES images of train_aug
-S1=("${DATA[@]}" model.main_net.backbone.init_cfg=None
+S1=("${DATA[@]}" randomness.seed=0 model.main_net.backbone.init_cfg=None
     "test_dataloader.dataset.indices=$HOOK_IMAGES" "${STAGE1_SIZE[@]}")
+# a random-init SupportNet recognises no class, so the configs' guard
+# (skip_missed) would leave RCM and MAM no pixel to compute with: off here
+S1_RCM_MAM=("${S1[@]}" model.rcm_loss.skip_missed=None
+            model.mam_loss.skip_missed=None)
 CKPT=$RUNS/cam_fp32/iter_$CAM_ITERS.pth
 TOOL=("${DATA[@]}" model.main_net.backbone.init_cfg=None
       "${STAGE1_SIZE[@]}")
-S2=("${DATA[@]}" model.pretrained=None
+# stage 2: on the pseudo masks of the first PSEUDO_IMAGES images
+MASKS=$RUNS/pseudo_labels/pseudo_labels
+S2=("${DATA[@]}" randomness.seed=0 model.pretrained=None
     "train_dataloader.dataset.indices=$PSEUDO_IMAGES"
-    "train_dataloader.dataset.data_prefix.seg_map_path=$RUNS/pseudo_labels/pseudo_labels"
+    "train_dataloader.dataset.data_prefix.seg_map_path=$MASKS"
     "${STAGE2_SIZE[@]}")
 CAM=configs/cam_r50_voc.py
 RCM_MAM=configs/rcm_mam_r50_voc.py
@@ -197,13 +207,14 @@ cuda_step train cam_amp 60 "$PY" tools/train.py $CAM --amp \
     --work-dir "$RUNS/cam_amp" --cfg-options "${S1[@]}" \
     $(schedule $CAM_ITERS)
 step train rcm_mam_fp32 90 "$PY" tools/train.py $RCM_MAM \
-    --work-dir "$RUNS/rcm_mam_fp32" --cfg-options "${S1[@]}" \
+    --work-dir "$RUNS/rcm_mam_fp32" --cfg-options "${S1_RCM_MAM[@]}" \
     $(schedule $RCM_ITERS)
 cuda_step train rcm_mam_amp 75 "$PY" tools/train.py $RCM_MAM --amp \
-    --work-dir "$RUNS/rcm_mam_amp" --cfg-options "${S1[@]}" \
+    --work-dir "$RUNS/rcm_mam_amp" --cfg-options "${S1_RCM_MAM[@]}" \
     $(schedule $RCM_ITERS)
 cuda_step train rcm_mam_nccl 90 env PYTHON="$PY" bash tools/dist_train.sh \
-    $RCM_MAM 1 --work-dir "$RUNS/rcm_mam_nccl" --cfg-options "${S1[@]}" \
+    $RCM_MAM 1 --work-dir "$RUNS/rcm_mam_nccl" \
+    --cfg-options "${S1_RCM_MAM[@]}" \
     $(schedule $DIST_ITERS)
 step bound forward_bound 60 "$PY" benchmarks/pseudo_label_speed.py \
     --config $CAM --data-root "$VOC" --images $PSEUDO_IMAGES \

@@ -65,6 +65,8 @@ def train_figures(work_dir: str, warmup: int) -> Dict:
         s_per_iter=mean([r['time'] for r in timed]),
         data_s_per_iter=mean([r['data_time'] for r in timed]),
         first_loss=rows[0]['loss'], last_loss=rows[-1]['loss'],
+        last_losses={k: v for k, v in rows[-1].items()
+                     if k.startswith('loss_')},
         losses_finite=all(math.isfinite(v) for r in rows
                           for k, v in r.items() if k.startswith('loss')),
         nonfinite={k: rows[-1][k] for k in rows[-1]
@@ -168,9 +170,16 @@ def markdown(summary: Dict) -> str:
     """The figures, the pseudo-label table and the steps as Markdown."""
     get = figure_of(summary['steps'])
     check = summary['check']
+    def run(name: str) -> str:  # s/iter | peak MiB | finite losses
+        finite = get(name, 'losses_finite')
+        return (f'{cell(get(name, "s_per_iter"))} | '
+                f'{cell(get(name, "peak_memory_mib"), 0)} | '
+                f'{"-" if finite is None else "yes" if finite else "NO"}')
+
     lines = [device_line(summary), '',
-             '| training | s/iter | peak MiB | AMP s/iter | AMP peak MiB |',
-             '|---|---|---|---|---|']
+             '| training | s/iter | peak MiB | finite losses | AMP s/iter '
+             '| AMP peak MiB | AMP finite losses |',
+             '|---|---|---|---|---|---|---|']
     for label, name in (
             (f'stage 1, plain CAM ({check["cam_iters"]} iterations)',
              'cam'),
@@ -178,18 +187,14 @@ def markdown(summary: Dict) -> str:
              'rcm_mam'),
             (f'stage 2, DeepLabV3-R101 ({check["stage2_iters"]} '
              'iterations)', 'stage2')):
-        lines.append(
-            f'| {label} | ' + ' | '.join(
-                f'{cell(get(f"{name}_{p}", "s_per_iter"))} | '
-                f'{cell(get(f"{name}_{p}", "peak_memory_mib"), 0)}'
-                for p in ('fp32', 'amp')) + ' |')
+        lines.append(f'| {label} | {run(name + "_fp32")} | '
+                     f'{run(name + "_amp")} |')
     ratios = summary['headline']['rcm_mam_time_x_cam']
     lines.append(f'| RCM + MAM / plain CAM | {cell(ratios["fp32"], 2, "x")}'
-                 f' | | {cell(ratios["amp"], 2, "x")} | |')
+                 f' | | | {cell(ratios["amp"], 2, "x")} | | |')
     lines.append(f'| stage 1, RCM + MAM, `dist_train.sh ... 1` (NCCL, '
                  f'{check["dist_iters"]} iterations) | '
-                 f'{cell(get("rcm_mam_nccl", "s_per_iter"))} | '
-                 f'{cell(get("rcm_mam_nccl", "peak_memory_mib"), 0)} | | |')
+                 f'{run("rcm_mam_nccl")} | | | |')
     scales = ', '.join(f'{s:g}' for s in get('forward_bound', 'scales')
                        or []) or '?'
     flip = ' + flip' if get('forward_bound', 'flip') else ''
