@@ -170,6 +170,7 @@ def markdown(summary: Dict) -> str:
     """The figures, the pseudo-label table and the steps as Markdown."""
     get = figure_of(summary['steps'])
     check = summary['check']
+
     def run(name: str) -> str:  # s/iter | peak MiB | finite losses
         finite = get(name, 'losses_finite')
         return (f'{cell(get(name, "s_per_iter"))} | '
