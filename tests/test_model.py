@@ -306,3 +306,20 @@ def test_mam_rescaled_passes_move_bn_statistics_only_if_asked(bn_stats):
              for net in (model, reference)]
     assert torch.equal(*stats) == (not bn_stats)
     assert {m.momentum for m in norms(model)} == {0.1}  # restored
+
+
+def test_losses_are_those_of_fp32_under_fp16_autocast(model):
+    """Under AMP the network runs in fp16 but RCM and MAM are computed in
+    fp32: in fp16, RCM's prototypes of absent classes (0 / max(0, 1e-12))
+    were NaN and the loss was zeroed as non-finite (CPU autocast)."""
+    model.train()
+    inputs, samples = batch()
+    exact = model.loss(inputs, samples)
+    with torch.autocast('cpu', dtype=torch.float16):
+        mixed = model.loss(inputs, samples)
+    assert set(mixed) == set(exact)  # no nonfinite_* count
+    for key in ('loss_rcm', 'loss_mam'):
+        assert mixed[key].dtype == torch.float32
+        assert torch.isfinite(mixed[key]) and mixed[key] > 0, key
+        assert mixed[key].item() == pytest.approx(exact[key].item(),
+                                                  rel=0.05), key

@@ -175,3 +175,36 @@ def test_bodies_share_materials():
         others = [syn.BODIES[c] for c in syn.CLASSES if c != name]
         assert set(textures) & set().union(*(t for t, _ in others))
         assert set(colours) & set().union(*(c for _, c in others))
+
+
+def test_workers_write_the_same_files(tmp_path, voc_root):
+    """Drawn in 2 processes, each file is the one the session's set has."""
+    syn.make_synthetic_voc(str(tmp_path), 0, 3, 1, 2, workers=2)
+    root = tmp_path / 'VOCdevkit' / 'VOC2012'
+    for folder in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
+                   'Annotations'):
+        names = os.listdir(root / folder)
+        assert len(names) == (4 if folder == 'SegmentationClass' else 6)
+        for name in names:
+            with open(root / folder / name, 'rb') as f, open(
+                    osp.join(voc_root, folder, name), 'rb') as g:
+                assert f.read() == g.read(), (folder, name)
+
+
+def test_scale_draws_voc_sized_images(tmp_path):
+    """--scale 1.95 gives VOC's long side (390-500 px) with valid masks;
+    the default scale draws the images of scale 1."""
+    rng = np.random.default_rng([0, 0, 0])
+    assert syn.make_sample(rng, 1.0)[0].tobytes() == syn.make_sample(
+        np.random.default_rng([0, 0, 0]))[0].tobytes()
+    syn.make_synthetic_voc(str(tmp_path), 0, 2, 1, 1, scale=1.95)
+    root = tmp_path / 'VOCdevkit' / 'VOC2012'
+    labels = json.load(open(root / 'cls_labels.json'))
+    for name in read_split(root, 'train_aug') + read_split(root, 'val'):
+        image = Image.open(root / 'JPEGImages' / f'{name}.jpg')
+        assert 390 <= max(image.size) <= 500, image.size
+        mask = np.array(Image.open(root / 'SegmentationClassAug' /
+                                   f'{name}.png'))
+        assert mask.shape == image.size[::-1]
+        present = {syn.VOC_CLASSES[v] for v in np.unique(mask) if v}
+        assert sorted(present) == labels[name]

@@ -1,6 +1,7 @@
 """Write the synthetic VOC-format data set used by the demo and the tests.
 
     python tools/make_synthetic_voc.py --out data/synthetic_voc [--seed 0]
+        [--scale 1] [--workers 1]
 
 writes ``OUT/VOCdevkit/VOC2012/{JPEGImages,Annotations,SegmentationClass,
 SegmentationClassAug,ImageSets/Segmentation}`` and ``cls_labels.json`` as
@@ -31,13 +32,21 @@ def parse_args() -> argparse.Namespace:
                         "SegmentationClassAug and train_aug.txt, or what "
                         "mmseg's voc_aug.py writes (trainaug.txt, aug.txt, "
                         'masks of SBD images only)')
+    parser.add_argument('--scale', type=float, default=1.0,
+                        help='image scale: 1 draws long sides of 200-256 '
+                        "px (the synthetic configs'), 1.95 of 390-500 px "
+                        "(VOC's, for the VOC configs)")
+    parser.add_argument('--workers', type=int, default=1,
+                        help='processes drawing the images (the output '
+                        'does not depend on it)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     splits = make_synthetic_voc(args.out, args.seed, args.num_train,
-                                args.num_val, args.num_aug, args.layout)
+                                args.num_val, args.num_aug, args.layout,
+                                args.scale, args.workers)
     sizes = ', '.join(f'{k} {len(v)}' for k, v in splits.items())
     root = osp.join(args.out, 'VOCdevkit', 'VOC2012')
     print(f'synthetic VOC in {root}: {sizes}')

@@ -20,6 +20,7 @@ do. Everything is drawn from ``numpy.random.default_rng`` seeded by
 and an image does not change when the split sizes change.
 """
 import os.path as osp
+from multiprocessing import Pool
 from typing import Dict, List, Tuple
 
 import cv2
@@ -173,9 +174,15 @@ def scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 Objects = List[Tuple[str, Tuple[int, int, int, int]]]
 
 
-def make_sample(rng: np.random.Generator
+def make_sample(rng: np.random.Generator, scale: float = 1.0
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Objects]:
     """One image, its masks and its objects.
+
+    Args:
+        rng: Random generator.
+        scale (float): Factor on the drawn long side (200-256 px): 1 is
+            the demo's scale (and draws exactly the images of before),
+            about 1.95 VOC's (a long side of 390-500 px).
 
     Returns:
         tuple: (H, W, 3) uint8 RGB image; (H, W) uint8 VOC-index mask with
@@ -184,7 +191,7 @@ def make_sample(rng: np.random.Generator
         (class name, VOC bounding box) of each object with pixels of its
         class left in the mask.
     """
-    long_side = int(rng.integers(200, 257))
+    long_side = int(rng.integers(200, 257) * scale)
     short_side = int(long_side * rng.uniform(0.68, 0.8))
     h, w = (short_side, long_side) if rng.random() < 0.75 else (
         long_side, short_side)
@@ -254,7 +261,8 @@ SBD_EVERY = dict(train=2, val=3)
 
 def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                        num_val: int = 100, num_aug: int = 200,
-                       layout: str = 'irn') -> Dict:
+                       layout: str = 'irn', scale: float = 1.0,
+                       workers: int = 1) -> Dict:
     """Write the set under ``out/VOCdevkit/VOC2012``; return the splits.
 
     Files already present are kept, so an interrupted run resumes; every
@@ -279,6 +287,10 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
         num_val (int): Images of ``val``.
         num_aug (int): Extra images of ``train_aug`` (SBD's part).
         layout (str): ``'irn'`` or ``'mmseg'``.
+        scale (float): Image scale (:func:`make_sample`); a folder holds
+            one scale (the files kept are not checked against it).
+        workers (int): Processes drawing the images (each image depends
+            on its seed, split and index only, so the output is the same).
 
     Returns:
         dict: Split name to the list of its image names.
@@ -290,7 +302,7 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
         split: [f'{SPLIT_PREFIX[split]}_{i:06d}' for i in range(n)]
         for split, n in counts.items()
     }
-    palette = VOCImageLabelDataset.METAINFO['palette']
+    todo = []
     for split_id, split in enumerate(counts):
         for index, name in enumerate(names[split]):
             sbd = layout == 'irn' or index % SBD_EVERY.get(split, 1) == 0
@@ -301,16 +313,15 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                 aug=osp.join(root, 'SegmentationClassAug', name + '.png'))
             wanted = ['img', 'xml'] + (['voc'] if split != 'aug' else []) \
                 + (['aug'] if sbd else [])
-            if all(osp.exists(paths[k]) for k in wanted):
-                continue
-            rng = np.random.default_rng([seed, split_id, index])
-            image, label, coarse, objects = make_sample(rng)
-            save_jpeg(image, paths['img'])
-            save_voc_xml(paths['xml'], label.shape, objects)
-            if split != 'aug':
-                save_label_png(label, paths['voc'], palette)
-            if sbd:  # grayscale, as SBD's converted masks
-                save_label_png(coarse, paths['aug'], palette=None)
+            if not all(osp.exists(paths[k]) for k in wanted):
+                todo.append(([seed, split_id, index],
+                             {k: paths[k] for k in wanted}, scale))
+    if workers > 1 and len(todo) > 1:
+        with Pool(min(workers, len(todo))) as pool:
+            pool.map(_write_sample, todo)
+    else:
+        for job in todo:
+            _write_sample(job)
     splits = dict(train=names['train'], val=names['val'],
                   trainval=names['train'] + names['val'])
     if layout == 'irn':
@@ -326,3 +337,18 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                      sorted(set(sum(names.values(), []))), classes,
                      osp.join(root, 'cls_labels.json'))
     return splits
+
+
+def _write_sample(job: Tuple[List[int], Dict[str, str], float]) -> None:
+    """Draw one image from its ``(seed, split, index)`` and write the
+    files of ``paths`` (image, XML, VOC mask and SBD mask, as wanted)."""
+    entropy, paths, scale = job
+    image, label, coarse, objects = make_sample(
+        np.random.default_rng(entropy), scale)
+    save_jpeg(image, paths['img'])
+    save_voc_xml(paths['xml'], label.shape, objects)
+    if 'voc' in paths:
+        save_label_png(label, paths['voc'],
+                       VOCImageLabelDataset.METAINFO['palette'])
+    if 'aug' in paths:  # grayscale, as SBD's converted masks
+        save_label_png(coarse, paths['aug'], palette=None)

@@ -1,7 +1,7 @@
 """MainSupportCAMNet: a CAM network trained with RCM and MAM losses."""
 import logging
 from contextlib import nullcontext
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import get_rank
@@ -21,6 +21,20 @@ from .cam_utils import (check_cam_aggregation, frozen_bn_stats,
                         labels_from_samples, max_normalise,
                         multi_scale_forward, rescale, sum_passes)
 from .losses import RCMLoss
+
+
+def in_fp32(loss: Callable[..., Tensor], *args) -> Tensor:
+    """``loss(*args)`` on float32 tensors with autocast off.
+
+    Under AMP the networks run in fp16, but RCM's and MAM's sums over
+    pixels and normalisations (``F.normalize``'s 1e-12 is 0 in fp16, so an
+    absent class's prototype becomes 0 / 0) are computed in float32; the
+    casts are no-ops in fp32 training.
+    """
+    device = next(a.device.type for a in args if isinstance(a, Tensor))
+    with torch.autocast(device_type=device, enabled=False):
+        return loss(*(a.float() if isinstance(a, Tensor)
+                      and a.is_floating_point() else a for a in args))
 
 
 @MODELS.register_module()
@@ -165,8 +179,8 @@ class MainSupportCAMNet(BaseSegmentor):
             support = self._support_forward(inputs, main.cam.shape[-2:])
             support_cams = torch.stack([out.cam for out in support])
             scale_one = self.train_cfg['support_scales'].index(1.0)
-            loss = self.rcm_loss(main.feature, support[scale_one].feature,
-                                 support_cams, labels)
+            loss = in_fp32(self.rcm_loss, main.feature,
+                           support[scale_one].feature, support_cams, labels)
             losses[self.rcm_loss.loss_name] = self._weighted(
                 self.rcm_loss, loss)
         if self.mam_loss is not None:
@@ -218,8 +232,8 @@ class MainSupportCAMNet(BaseSegmentor):
                     size=size, mode='bilinear', align_corners=False)
                 for scale in scales
             ]
-        return self.mam_loss(torch.stack(main_cams), support_cams,
-                             labels[index], scales.index(1.0))
+        return in_fp32(self.mam_loss, torch.stack(main_cams), support_cams,
+                       labels[index], scales.index(1.0))
 
     def _weighted(self, loss_module, loss: Tensor) -> Tensor:
         """Apply the linear warm-up ramp; zero out a non-finite loss.
