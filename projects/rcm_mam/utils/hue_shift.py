@@ -54,4 +54,5 @@ def adjust_hue(img: np.ndarray,
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
 
 
-mmcv.adjust_hue = mmcv.image.adjust_hue = adjust_hue
+if int(np.__version__.split('.')[0]) >= 2:  # numpy 1 runs mmcv's own
+    mmcv.adjust_hue = mmcv.image.adjust_hue = adjust_hue
