@@ -31,10 +31,8 @@ from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 # METHOD.md's RCM and MAM, as written; every design states all fields, so
 # that it does not depend on the defaults of the configs
 RCM = dict(loss_weight=1.0, fg_threshold=0.3, bg_threshold=None,
-           temperature=2.0, memory_size=0, skip_missed=None,
-           warmup_iters=0)
-MAM = dict(relu=False, normalise=False, skip_missed=None,
-           loss_weight=1.0, warmup_iters=0)
+           temperature=2.0, memory_size=0, skip_missed=None)
+MAM = dict(relu=False, normalise=False, skip_missed=None, loss_weight=1.0)
 
 
 def rcm(**changes) -> List[str]:
@@ -50,9 +48,13 @@ def mam(**changes) -> List[str]:
 RELU_NORM = dict(relu=True, normalise=True)
 BAND = dict(bg_threshold=0.1, fg_threshold=0.4)
 LOW = dict(bg_threshold=0.05, fg_threshold=0.4)
-SCALE_ONE_BN = 'model.train_cfg.mam_bn_stats=False'
 ITERS = 150  # the ablation's stage
-RAMP = dict(warmup_iters=ITERS)
+# the options that lost on val (benchmarks/rcm_mam_variants.py)
+VARIANTS = 'custom_imports.imports=[projects.rcm_mam,' \
+    'benchmarks.rcm_mam_variants]'
+SCALE_ONE_BN = [VARIANTS, 'model.type=ScaleOneBNStatsCAMNet']
+RAMP = [VARIANTS, 'model.type=RampedCAMNet', f'model.ramp_iters={ITERS}']
+CONTRAST_HEAD = [VARIANTS, 'model.main_net.type=ContrastHeadCAMNet']
 # RCM's pixel labels from other sources than SupportNet's CAMs
 # (benchmarks/rcm_labels.py): the ground-truth masks of train_aug (a
 # diagnostic, not a method) and SupportNet's CAM refined by dense CRF
@@ -68,9 +70,13 @@ def skipping(missed: str) -> Dict[str, Tuple[str, List[str]]]:
     ``skip_missed=missed``: no RCM pseudo labels (image) and no MAM target
     (class) where SupportNet misses a labelled class (on data seed 1 the
     cat and bird CAMs died: their all-background pseudo labels trained
-    them away)."""
+    them away). ``'unlocated'`` lost on val: its losses are in
+    benchmarks/rcm_mam_variants.py."""
     rcm_options = rcm(loss_weight=0.1, **LOW, skip_missed=missed)
     mam_options = mam(**RELU_NORM, loss_weight=0.1, skip_missed=missed)
+    if missed == 'unlocated':
+        rcm_options += [VARIANTS, 'model.rcm_loss.type=UnlocatedRCMLoss']
+        mam_options += [VARIANTS, 'model.mam_loss.type=UnlocatedMAMLoss']
     return {
         f'rcm 0.1 band 0.05-0.4, skip {missed}': ('rcm', rcm_options),
         f'mam relu-norm 0.1, skip {missed}': ('mam', mam_options),
@@ -102,19 +108,18 @@ DESIGNS = {
     'rcm 0.1 + mam relu-norm 0.1': (
         'rcm_mam', rcm(loss_weight=0.1) + mam(**RELU_NORM, loss_weight=0.1)),
     'rcm 0.1 band, contrast head': (
-        'rcm', rcm(loss_weight=0.1, **BAND) +
-        ['model.main_net.contrast_head=True']),
+        'rcm', rcm(loss_weight=0.1, **BAND) + CONTRAST_HEAD),
     'rcm 0.1 band + mam relu-norm 0.1': (
         'rcm_mam', rcm(loss_weight=0.1, **BAND) +
         mam(**RELU_NORM, loss_weight=0.1)),
     # linear warm-up ramps over the whole stage, to carry larger weights
-    'rcm 0.3 band, ramp': ('rcm', rcm(loss_weight=0.3, **BAND, **RAMP)),
-    'rcm 1 band, ramp': ('rcm', rcm(loss_weight=1.0, **BAND, **RAMP)),
+    'rcm 0.3 band, ramp': ('rcm', rcm(loss_weight=0.3, **BAND) + RAMP),
+    'rcm 1 band, ramp': ('rcm', rcm(loss_weight=1.0, **BAND) + RAMP),
     'mam relu-norm 0.3, ramp': (
-        'mam', mam(**RELU_NORM, loss_weight=0.3, **RAMP)),
+        'mam', mam(**RELU_NORM, loss_weight=0.3) + RAMP),
     'rcm 0.3 band + mam relu-norm 0.3, ramp': (
-        'rcm_mam', rcm(loss_weight=0.3, **BAND, **RAMP) +
-        mam(**RELU_NORM, loss_weight=0.3, **RAMP)),
+        'rcm_mam', rcm(loss_weight=0.3, **BAND) +
+        mam(**RELU_NORM, loss_weight=0.3) + RAMP),
     # RCM's background below the seed thresholds val picks (0.05 to 0.1)
     'rcm 0.1, ignore band 0.05-0.4': ('rcm', rcm(loss_weight=0.1, **LOW)),
     'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1': (
@@ -134,10 +139,10 @@ DESIGNS = {
     # MAM's rescaled MainNet passes leave BatchNorm's running statistics
     # (which SupportNet copies and inference uses) to the scale-1 pass
     'mam relu-norm 0.1, BN stats scale 1': (
-        'mam', mam(**RELU_NORM, loss_weight=0.1) + [SCALE_ONE_BN]),
+        'mam', mam(**RELU_NORM, loss_weight=0.1) + SCALE_ONE_BN),
     'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, BN stats scale 1': (
         'rcm_mam', rcm(loss_weight=0.1, **LOW) +
-        mam(**RELU_NORM, loss_weight=0.1) + [SCALE_ONE_BN]),
+        mam(**RELU_NORM, loss_weight=0.1) + SCALE_ONE_BN),
     **skipping('unlocated'),
     **skipping('unrecognised'),
     # how far RCM could lift the CAM if its pixel labels were right

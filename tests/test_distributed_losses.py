@@ -32,7 +32,6 @@ torch.manual_seed(0)
 init_default_scope('mmseg')
 cfg = Config.fromfile(os.path.join({ROOT!r}, 'configs', 'synthetic',
                                    'rcm_mam_r18_synthetic.py'))
-cfg.model.rcm_loss.warmup_iters = cfg.model.mam_loss.warmup_iters = 0
 cfg.model.rcm_loss.loss_weight = cfg.model.mam_loss.loss_weight = 1.0
 model = MODELS.build(cfg.model)
 model.reset_support_net()

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from projects.rcm_mam.models.cam_utils import missed_classes, sum_passes
+from projects.rcm_mam.models.cam_utils import sum_passes
 from projects.rcm_mam.models.losses import MAMLoss, RCMLoss
 from projects.rcm_mam.models.losses.mam_loss import cosine_weights
 from projects.rcm_mam.models.losses.rcm_loss import (image_prototypes,
@@ -99,10 +99,11 @@ def test_rcm_loss_hand_computed():
     loss = RCMLoss(num_classes=2, channels=2)(main_feature, support_feature,
                                               support_cams, labels)
     assert loss.item() == pytest.approx(math.log(1 + math.exp(-2)))
+    # the model applies loss_weight (tests/test_model.py), the loss does not
     loss = RCMLoss(num_classes=2, channels=2, temperature=1.0,
                    loss_weight=0.5)(main_feature, support_feature,
                                     support_cams, labels)
-    assert loss.item() == pytest.approx(0.5 * math.log(1 + math.exp(-1)))
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-1)))
     loss.backward()
     assert main_feature.grad.abs().sum() > 0
 
@@ -142,7 +143,8 @@ def test_rcm_all_ignored_gives_zero_with_graph():
 
 def test_rcm_skips_images_where_supportnet_misses_a_labelled_class():
     labels, support_cams, support_feature = two_image_batch()
-    # image 2 is a copy of image 0; SupportNet locates A nowhere in image 1
+    # image 2 is a copy of image 0; SupportNet's image logit of A in image
+    # 1 is negative: it does not recognise A there
     labels = torch.cat([labels, labels[:1]])
     support_cams = torch.cat([support_cams, support_cams[:, :1]], dim=1)
     support_cams[:, 1] = -1.0
@@ -152,8 +154,8 @@ def test_rcm_skips_images_where_supportnet_misses_a_labelled_class():
     args = (main_feature, support_feature, support_cams, labels)
     # image 1 is skipped: images 0 and 2 give each other A = (1, 0) and
     # background = (0, 1); each of their 6 pixels is right
-    skipped = RCMLoss(num_classes=2, channels=2, skip_missed='unlocated')(
-        *args)
+    skipped = RCMLoss(num_classes=2, channels=2,
+                      skip_missed='unrecognised')(*args)
     assert skipped.item() == pytest.approx(math.log(1 + math.exp(-2)))
     # as written, image 1 is all background: its A-like pixels count, wrong
     as_written = RCMLoss(num_classes=2, channels=2)(*args)
@@ -194,7 +196,7 @@ def test_mam_weights_and_target_hand_computed():
     assert main_cams.grad is not None
 
 
-def test_mam_label_mask_relu_and_normalise():
+def test_mam_relu_and_normalise():
     support = torch.tensor([[-1., 2, 0, 0]]).view(1, 1, 1, 2, 2).repeat(
         1, 1, 2, 1, 1)
     main = torch.zeros(1, 1, 2, 2, 2)
@@ -206,34 +208,31 @@ def test_mam_label_mask_relu_and_normalise():
     assert relu.item() == pytest.approx(1.0)  # target [0, 4, 0, 0]
     normalised = MAMLoss(relu=True, normalise=True)(main, support, labels, 0)
     assert normalised.item() == pytest.approx(0.5, abs=1e-5)  # [0,2,0,0]
-    unmasked = MAMLoss(label_mask=False)(main, support, labels, 0)
-    assert unmasked.item() == pytest.approx(1.5)  # two equal classes
 
 
-def test_mam_skips_classes_supportnet_locates_nowhere():
-    located = torch.tensor([[-1., 2, 0, 0]]).view(1, 1, 1, 2, 2)
-    unlocated = -torch.ones(1, 1, 1, 2, 2)
-    support = torch.cat([located, unlocated], dim=2)  # (S=1, n=1, C=2, 2, 2)
+def test_mam_skips_classes_supportnet_does_not_recognise():
+    recognised = torch.tensor([[-1., 2, 0, 0]]).view(1, 1, 1, 2, 2)
+    unrecognised = -torch.ones(1, 1, 1, 2, 2)
+    support = torch.cat([recognised, unrecognised], dim=2)  # (1, 1, 2, 2, 2)
     main = torch.zeros(1, 1, 2, 2, 2)
     labels = torch.tensor([[1., 1.]])
-    # ReLU'd target [0, 4, 0, 0] (mean |.| 1) and 0 for the unlocated class
+    # ReLU'd target [0, 4, 0, 0] (mean |.| 1) and 0 for the missed class
     as_written = MAMLoss(relu=True)(main, support, labels, 0)
     assert as_written.item() == pytest.approx(0.5)
-    skipped = MAMLoss(relu=True, skip_missed='unlocated')(main, support,
-                                                          labels, 0)
+    skipped = MAMLoss(relu=True, skip_missed='unrecognised')(main, support,
+                                                             labels, 0)
     assert skipped.item() == pytest.approx(1.0)
 
 
-def test_missed_classes_unlocated_and_unrecognised():
+def test_missed_classes_are_those_supportnet_does_not_recognise():
     # 1 image, 3 classes, 2 scales, 1 x 2 pixels; class 2 is not labelled
     cams = torch.tensor([[[[1., -3.]], [[-1., -1.]], [[-1., -1.]]],
                          [[[-2., 0.]], [[-1., -1.]], [[-1., -1.]]]])[:, None]
     labels = torch.tensor([[1., 1., 0.]])
-    # class 0 has a positive pixel (located) but a negative mean (-1):
-    # unrecognised; class 1 is negative everywhere
-    assert missed_classes(cams, labels, 'unlocated').tolist() == [
-        [False, True, False]]
-    assert missed_classes(cams, labels, 'unrecognised').tolist() == [
-        [True, True, False]]
-    with pytest.raises(InputError, match='skip_missed'):
-        RCMLoss(skip_missed='dead')
+    # class 0 has a positive pixel but a negative mean (-1), class 1 is
+    # negative everywhere: both unrecognised
+    missed = RCMLoss(skip_missed='unrecognised').missed(cams, labels)
+    assert missed.tolist() == [[True, True, False]]
+    for loss in (RCMLoss, MAMLoss):
+        with pytest.raises(InputError, match='skip_missed'):
+            loss(skip_missed='unlocated')  # benchmarks/rcm_mam_variants.py

@@ -88,6 +88,21 @@ def test_losses_switch_off():
     assert set(model.loss(*batch())) == {'loss_cls', 'loss_rcm'}
 
 
+def test_the_model_applies_the_loss_weights():
+    cfg = Config.fromfile(CONFIG).model
+    models = [build_model(rcm_loss=dict(cfg.rcm_loss, loss_weight=weight),
+                          mam_loss=dict(cfg.mam_loss, loss_weight=weight))
+              for weight in (1.0, 0.25)]  # the same weights
+    losses = []
+    for model in models:
+        model.reset_support_net()
+        model.train()
+        losses.append(model.loss(*batch()))
+    for key in ('loss_rcm', 'loss_mam'):
+        assert losses[0][key] > 0
+        torch.testing.assert_close(losses[1][key], 0.25 * losses[0][key])
+
+
 def test_nonfinite_losses_are_counted_then_stop_training(monkeypatch):
     model = build_model(mam_loss=None,
                         train_cfg=dict(support_scales=(1.0, ),
@@ -280,32 +295,6 @@ def test_mam_alone_runs_supportnet_on_its_images_only():
                                full.loss(inputs, samples)['loss_mam'])
     scales = alone.train_cfg['support_scales']
     assert seen == [len(inputs) // 2] * len(scales)
-
-
-@pytest.mark.parametrize('bn_stats', [True, False])
-def test_mam_rescaled_passes_move_bn_statistics_only_if_asked(bn_stats):
-    train_cfg = dict(support_scales=(0.5, 1.0, 1.5, 2.0),
-                     mam_scales=(0.5, 1.0, 2.0), mam_every=2,
-                     mam_bn_stats=bn_stats)
-    model, reference = (build_model(train_cfg=train_cfg, rcm_loss=None)
-                        for _ in range(2))  # the same weights
-    for net in (model, reference):  # BN training (the config freezes BN)
-        net.main_net.backbone.norm_eval = False
-    model.reset_support_net()
-    model.train()
-    reference.train()
-    inputs, samples = batch()
-    model.loss(inputs, samples)
-    reference.main_net(inputs)  # the scale-1 pass alone
-
-    def norms(net):
-        return [m for m in net.main_net.modules()
-                if isinstance(m, torch.nn.BatchNorm2d)]
-
-    stats = [torch.cat([m.running_mean for m in norms(net)])
-             for net in (model, reference)]
-    assert torch.equal(*stats) == (not bn_stats)
-    assert {m.momentum for m in norms(model)} == {0.1}  # restored
 
 
 def test_losses_are_those_of_fp32_under_fp16_autocast(model):

@@ -30,11 +30,9 @@ model = dict(
         in_channels=2048,
         num_classes=20,
         channels=256,
-        act_cfg=None,
         # a bias, which IRN's CAM has not: better on the synthetic val
         # (benchmarks/results/explore_nobias_data*.md)
-        projection_bias=True,
-        contrast_head=False),
+        projection_bias=True),
     loss_cls=dict(type='mmpretrain.CrossEntropyLoss', use_sigmoid=True),
     # RCM and MAM as benchmarks/explore_design.py chose them on the held-out
     # split of the synthetic set in the pretrained regime (Parts-64
@@ -49,16 +47,13 @@ model = dict(
         temperature=2.0,
         memory_size=0,
         skip_missed='unrecognised',
-        loss_weight=0.1,
-        warmup_iters=0),
+        loss_weight=0.1),
     mam_loss=dict(
         type='MAMLoss',
         relu=True,
         normalise=True,
-        label_mask=True,
         skip_missed='unrecognised',
-        loss_weight=0.1,
-        warmup_iters=0),
+        loss_weight=0.1),
     support_momentum=0.004,
     # inference and RCM's pixel labels: the raw CAMs summed over scales and
     # flips, then ReLU'd; chosen on the synthetic val over IRN's ReLU per

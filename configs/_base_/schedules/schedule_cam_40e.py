@@ -9,7 +9,6 @@ optim_wrapper = dict(
         custom_keys={
             'main_net.projection': dict(lr_mult=10.0),
             'main_net.classifier': dict(lr_mult=10.0),
-            'main_net.contrast_head': dict(lr_mult=10.0),
         }))
 param_scheduler = [
     dict(

@@ -1,5 +1,5 @@
 """MainNet (and, as its EMA copy, SupportNet): backbone and CAM head."""
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -13,8 +13,8 @@ class CAMOutput(NamedTuple):
     """What one forward pass of a :class:`CAMNet` gives.
 
     Attributes:
-        feature (Tensor): (N, D, h, w) pixel features that RCM contrasts:
-            the CAM feature, or the separate contrast head's output.
+        feature (Tensor): (N, D, h, w) pixel features (the projection's
+            output, which the classifier reads and RCM contrasts).
         cam (Tensor): (N, C, h, w) class activation maps (raw scores).
         logits (Tensor): (N, C) image logits, the global average of ``cam``.
     """
@@ -33,17 +33,12 @@ class CAMNet(BaseModule):
         backbone (dict): Backbone config; its last output map is used.
         in_channels (int): Channels of that map (2048 for ResNet-50).
         num_classes (int): Foreground classes C. Defaults to 20.
-        channels (int): Dimension D of the pixel feature. Defaults to 256.
-        act_cfg (dict, optional): Activation after the projection; None (the
-            default) keeps it linear, as METHOD.md describes it.
+        channels (int): Dimension D of the pixel feature (a linear
+            projection). Defaults to 256.
         projection_bias (bool): Whether the projection has a bias. With one,
             every CAM carries a learned constant (the classifier applied to
             the bias), which moves where ReLU and the background threshold
             cut; IRN's CAM has none. Defaults to True.
-        contrast_head (bool): If True, RCM contrasts a separate 1x1
-            projection of the backbone map instead of the CAM feature, so the
-            contrast does not reshape the feature the classifier reads.
-            Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -52,23 +47,16 @@ class CAMNet(BaseModule):
                  in_channels: int,
                  num_classes: int = 20,
                  channels: int = 256,
-                 act_cfg: OptConfigType = None,
                  projection_bias: bool = True,
-                 contrast_head: bool = False,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
         self.backbone = MODELS.build(backbone)
         self.projection = ConvModule(in_channels, channels, 1,
-                                     bias=projection_bias, act_cfg=act_cfg)
+                                     bias=projection_bias, act_cfg=None)
         self.classifier = nn.Conv2d(channels, num_classes, 1, bias=False)
-        self.contrast_head: Optional[nn.Module] = ConvModule(
-            in_channels, channels, 1, act_cfg=None) if contrast_head else None
 
     def forward(self, images: Tensor) -> CAMOutput:
         """CAMs and pixel features of (N, 3, H, W) normalised images."""
-        x = self.backbone(images)[-1]
-        feature = self.projection(x)
+        feature = self.projection(self.backbone(images)[-1])
         cam = self.classifier(feature)
-        if self.contrast_head is not None:
-            feature = self.contrast_head(x)
         return CAMOutput(feature, cam, cam.mean(dim=(2, 3)))

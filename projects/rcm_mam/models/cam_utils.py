@@ -1,14 +1,10 @@
 """CAM operations shared by RCM, MAM and pseudo-label inference."""
-from contextlib import contextmanager
-from typing import (Callable, Iterable, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import Callable, Iterable, List, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.models.utils import resize
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..utils.errors import InputError
 from .cam_net import CAMOutput
@@ -20,26 +16,6 @@ def rescale(images: Tensor, scale: float) -> Tensor:
         return images
     return F.interpolate(images, scale_factor=scale, mode='bilinear',
                          align_corners=False)
-
-
-@contextmanager
-def frozen_bn_stats(module: nn.Module) -> Iterator[None]:
-    """Leave the BatchNorm running statistics of ``module`` unchanged inside.
-
-    In training mode the batch statistics still normalise (momentum 0 only
-    stops the running averages from moving); PyTorch has no switch for
-    this, and a module in eval mode would normalise with the running
-    statistics instead.
-    """
-    norms = [m for m in module.modules() if isinstance(m, _BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for norm in norms:
-        norm.momentum = 0.0
-    try:
-        yield
-    finally:
-        for norm, momentum in zip(norms, momenta):
-            norm.momentum = momentum
 
 
 def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,
@@ -109,42 +85,6 @@ def max_normalise(cams: Tensor, labels: Tensor, eps: float = 1e-5) -> Tensor:
     cams = F.relu(cams) * labels[:, :, None, None]
     peak = cams.flatten(2).max(dim=2).values[:, :, None, None]
     return cams / (peak + eps)
-
-
-MISSED = ('unlocated', 'unrecognised')
-
-
-def check_missed_criterion(criterion: Optional[str], key: str) -> None:
-    """Raise a one-line error for an unknown ``skip_missed`` value."""
-    if criterion is not None and criterion not in MISSED:
-        raise InputError(f'{key}={criterion!r} is not a criterion. Fix: '
-                         "use None, 'unlocated' or 'unrecognised'.")
-
-
-def missed_classes(support_cams: Tensor, labels: Tensor,
-                   criterion: str) -> Tensor:
-    """The labelled classes SupportNet misses in each image.
-
-    Such a class contradicts the image label, and the RCM / MAM targets
-    SupportNet gives it (background, or a CAM that is not on the object)
-    would train the class away.
-
-    Args:
-        support_cams (Tensor): (S, N, C, h, w) SupportNet CAMs (raw).
-        labels (Tensor): (N, C) multi-hot image labels.
-        criterion (str): 'unlocated': no positive score at any scale and
-            pixel; 'unrecognised': the image logit (the mean score over
-            scales and pixels) is not positive, SupportNet's classifier
-            says the class is absent.
-
-    Returns:
-        Tensor: (N, C) bool.
-    """
-    if criterion == 'unlocated':
-        found = support_cams.flatten(3).amax(dim=(0, 3)) > 0
-    else:
-        found = support_cams.mean(dim=(0, 3, 4)) > 0
-    return labels.bool() & ~found
 
 
 def labels_from_samples(data_samples) -> Tensor:

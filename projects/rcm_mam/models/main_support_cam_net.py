@@ -1,11 +1,10 @@
 """MainSupportCAMNet: a CAM network trained with RCM and MAM losses."""
 import logging
-from contextlib import nullcontext
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import get_rank
-from mmengine.logging import MessageHub, print_log
+from mmengine.logging import print_log
 from mmengine.model import ExponentialMovingAverage
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.models.utils import resize
@@ -17,10 +16,10 @@ from torch import Tensor
 from ..utils.dist import finite_on_all_ranks, global_mean
 from ..utils.errors import InputError
 from .cam_net import CAMNet, CAMOutput
-from .cam_utils import (check_cam_aggregation, frozen_bn_stats,
-                        labels_from_samples, max_normalise,
-                        multi_scale_forward, rescale, sum_passes)
-from .losses import RCMLoss
+from .cam_utils import (check_cam_aggregation, labels_from_samples,
+                        max_normalise, multi_scale_forward, rescale,
+                        sum_passes)
+from .losses import RCMLoss, SupportLoss
 
 
 def in_fp32(loss: Callable[..., Tensor], *args) -> Tensor:
@@ -71,12 +70,9 @@ class MainSupportCAMNet(BaseSegmentor):
         train_cfg (dict): ``support_scales`` (SupportNet input scales, must
             include 1), ``mam_scales`` (MainNet scales of MAM, must include
             1), ``mam_every`` (MAM runs on every k-th image of the global
-            batch: 2 = half, as METHOD.md) and ``mam_bn_stats`` (whether
-            MAM's rescaled MainNet passes update the BatchNorm running
-            statistics, which SupportNet copies and inference uses;
-            default True; no effect with frozen BN) and ``max_nonfinite``
-            (training stops after that many non-finite RCM or MAM losses
-            in a row; default 20).
+            batch: 2 = half, as METHOD.md) and ``max_nonfinite`` (training
+            stops after that many non-finite RCM or MAM losses in a row;
+            default 20).
         test_cfg (dict): ``scales`` (must include 1, whose pass gives the
             image scores), ``flip``, ``bg_threshold`` and ``max_long_side``
             (larger images are shrunk to it for the CAMs, which are resized
@@ -216,27 +212,38 @@ class MainSupportCAMNet(BaseSegmentor):
         index = [i for i in range(n) if (get_rank() * n + i) % every == 0]
         if not index:  # no MAM image here; the other ranks' count this one
             return global_mean(main.cam.sum() * 0, main.cam.new_zeros(()))
-        size = main.cam.shape[-2:]
         if support_cams is None:
             support_cams = torch.stack([
-                out.cam for out in self._support_forward(inputs[index], size)
+                out.cam for out in self._support_forward(
+                    inputs[index], main.cam.shape[-2:])
             ])
         else:
             support_cams = support_cams[:, index]
-        scales = self.train_cfg['mam_scales']
-        with nullcontext() if self.train_cfg.get(
-                'mam_bn_stats', True) else frozen_bn_stats(self.main_net):
-            main_cams = [
-                main.cam[index] if scale == 1 else resize(
-                    self.main_net(rescale(inputs[index], scale)).cam,
-                    size=size, mode='bilinear', align_corners=False)
-                for scale in scales
-            ]
-        return in_fp32(self.mam_loss, torch.stack(main_cams), support_cams,
-                       labels[index], scales.index(1.0))
+        return in_fp32(self.mam_loss,
+                       self._mam_main_cams(inputs[index], main.cam[index]),
+                       support_cams, labels[index],
+                       self.train_cfg['mam_scales'].index(1.0))
 
-    def _weighted(self, loss_module, loss: Tensor) -> Tensor:
-        """Apply the linear warm-up ramp; zero out a non-finite loss.
+    def _mam_main_cams(self, images: Tensor, cam: Tensor) -> Tensor:
+        """MainNet CAMs of MAM's images at ``train_cfg.mam_scales``.
+
+        Args:
+            images (Tensor): (n, 3, H, W) MAM's images.
+            cam (Tensor): (n, C, h, w) their scale-1 CAM (of the batch's
+                pass), which the other scales are resized to.
+
+        Returns:
+            Tensor: (S_m, n, C, h, w) CAMs.
+        """
+        return torch.stack([
+            cam if scale == 1 else resize(
+                self.main_net(rescale(images, scale)).cam,
+                size=cam.shape[-2:], mode='bilinear', align_corners=False)
+            for scale in self.train_cfg['mam_scales']
+        ])
+
+    def _weighted(self, loss_module: SupportLoss, loss: Tensor) -> Tensor:
+        """``loss`` times its module's ``loss_weight``; 0 if not finite.
 
         Non-finite values (on any rank: all ranks decide alike) are counted
         (``nonfinite_<loss>`` in the log, the run's total so far);
@@ -244,13 +251,9 @@ class MainSupportCAMNet(BaseSegmentor):
         training with an error.
         """
         name = loss_module.loss_name
+        loss = loss_module.loss_weight * loss
         if finite_on_all_ranks(loss):
             self._nonfinite_run[name] = 0
-            warmup = loss_module.warmup_iters
-            if warmup:
-                iteration = MessageHub.get_current_instance().get_info(
-                    'iter', 0)
-                loss = loss * min(1.0, iteration / warmup)
             return loss
         self._nonfinite_run[name] = self._nonfinite_run.get(name, 0) + 1
         self._nonfinite_total[name] = self._nonfinite_total.get(name, 0) + 1

@@ -2,14 +2,13 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
 from ...utils.dist import global_mean
-from ..cam_utils import (check_missed_criterion, max_normalise,
-                         missed_classes)
+from ..cam_utils import max_normalise
+from .support_loss import SupportLoss
 
 
 def cosine_weights(ref_cam: Tensor, support_cams: Tensor) -> Tensor:
@@ -28,13 +27,13 @@ def cosine_weights(ref_cam: Tensor, support_cams: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class MAMLoss(nn.Module):
+class MAMLoss(SupportLoss):
     """Multi-scale Attention Module loss (METHOD.md, "MAM").
 
     The target is the cosine-weighted mean of SupportNet's CAMs over its
     scales, ``sum_k w_k CAM_k / S``, detached; the loss is the L1 distance of
     each MainNet-scale CAM to it, summed over MainNet scales and averaged
-    over pixels and over the images' classes of all ranks (see
+    over pixels and over the images' labelled classes of all ranks (see
     ``utils.dist.global_mean``). No learnable parameters.
 
     Args:
@@ -42,40 +41,24 @@ class MAMLoss(nn.Module):
             METHOD.md).
         normalise (bool): Max-normalise every CAM per class (which also
             zeroes absent classes). Defaults to False.
-        label_mask (bool): Average over the classes present in the image
-            only; else over all classes. Defaults to True.
-        skip_missed (str, optional): Leave out the labelled classes that
-            SupportNet misses in the image, by the criterion 'unlocated' or
-            'unrecognised' (``cam_utils.missed_classes``): their target is
-            0 or off the object, which would train the class away.
-            Defaults to None (METHOD.md).
-        loss_weight (float): Weight of the loss. Defaults to 1.
-        warmup_iters (int): Iterations over which the weight ramps up
-            linearly from 0. Defaults to 0.
+        skip_missed (str, optional): 'unrecognised': leave out the labelled
+            classes that SupportNet misses in the image
+            (``SupportLoss.missed``): their target is 0 or off the object,
+            which would train the class away. Defaults to None (METHOD.md).
+        loss_weight (float): Weight of the loss, which
+            ``MainSupportCAMNet`` applies. Defaults to 1.
         loss_name (str): Key in the loss dict. Defaults to 'loss_mam'.
     """
 
     def __init__(self,
                  relu: bool = False,
                  normalise: bool = False,
-                 label_mask: bool = True,
                  skip_missed: Optional[str] = None,
                  loss_weight: float = 1.0,
-                 warmup_iters: int = 0,
                  loss_name: str = 'loss_mam') -> None:
-        super().__init__()
+        super().__init__(skip_missed, loss_weight, loss_name)
         self.relu = relu
         self.normalise = normalise
-        self.label_mask = label_mask
-        check_missed_criterion(skip_missed, 'model.mam_loss.skip_missed')
-        self.skip_missed = skip_missed
-        self.loss_weight = loss_weight
-        self.warmup_iters = warmup_iters
-        self._loss_name = loss_name
-
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
 
     def _prepare(self, cams: Tensor, labels: Tensor) -> Tensor:
         """Apply the configured ReLU / normalisation to (S, n, C, h, w)."""
@@ -87,7 +70,7 @@ class MAMLoss(nn.Module):
 
     def forward(self, main_cams: Tensor, support_cams: Tensor,
                 labels: Tensor, ref_index: int) -> Tensor:
-        """The weighted MAM loss.
+        """The MAM loss.
 
         Args:
             main_cams (Tensor): (S_m, n, C, h, w) MainNet CAMs at its scales.
@@ -101,15 +84,11 @@ class MAMLoss(nn.Module):
         """
         main_cams = self._prepare(main_cams, labels)
         with torch.no_grad():
-            missed = missed_classes(support_cams, labels, self.skip_missed
-                                    ) if self.skip_missed else None
+            mask = labels * ~self.missed(support_cams, labels) \
+                if self.skip_missed else labels  # the classes averaged over
             support_cams = self._prepare(support_cams, labels)
             weights = cosine_weights(main_cams[ref_index], support_cams)
             weighted = (weights[..., None, None] * support_cams).sum(0)
             target = weighted / len(weights)
         per_class = (main_cams - target).abs().sum(0).mean(dim=(2, 3))
-        mask = labels if self.label_mask else torch.ones_like(labels)
-        if self.skip_missed:
-            mask = mask * ~missed
-        return self.loss_weight * global_mean((per_class * mask).sum(),
-                                              mask.sum())
+        return global_mean((per_class * mask).sum(), mask.sum())

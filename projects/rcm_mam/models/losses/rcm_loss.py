@@ -2,14 +2,13 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
 from ...utils.dist import gather_batch, global_mean
-from ..cam_utils import (check_cam_aggregation, check_missed_criterion,
-                         max_normalise, missed_classes, sum_passes)
+from ..cam_utils import check_cam_aggregation, max_normalise, sum_passes
+from .support_loss import SupportLoss
 
 IGNORE = 255
 EXCLUDED = -1e4  # logit of an unavailable prototype (finite: NaN-free grads)
@@ -101,7 +100,7 @@ def leave_one_out(protos: Tensor, present: Tensor, offset: int,
 
 
 @MODELS.register_module()
-class RCMLoss(nn.Module):
+class RCMLoss(SupportLoss):
     """Regional Contrastive Module loss (METHOD.md, "RCM").
 
     SupportNet's multi-scale CAMs give pixel pseudo labels; SupportNet's
@@ -125,19 +124,18 @@ class RCMLoss(nn.Module):
         temperature (float): Scale T of the cosine logits (logits = T cos).
             Defaults to 2.
         memory_size (int): Prototypes remembered per class. Defaults to 0.
-        skip_missed (str, optional): Give no pseudo labels (so no
-            prototypes and no loss) to an image in which SupportNet misses
-            one of its labelled classes, by the criterion 'unlocated' or
-            'unrecognised' (``cam_utils.missed_classes``): the class's
-            pixels would be labelled background, and the contrast would
-            train the class away. Defaults to None (METHOD.md).
+        skip_missed (str, optional): 'unrecognised': give no pseudo labels
+            (so no prototypes and no loss) to an image in which SupportNet
+            misses one of its labelled classes (``SupportLoss.missed``):
+            the class's pixels would be labelled background, and the
+            contrast would train the class away. Defaults to None
+            (METHOD.md).
         cam_aggregation (str): The order of ReLU and the sum over scales in
             SupportNet's scores (``cam_utils.CAM_AGGREGATIONS``);
             ``MainSupportCAMNet`` sets it to its own ``cam_aggregation``,
             which inference uses. Defaults to 'sum_then_relu'.
-        loss_weight (float): Weight of the loss. Defaults to 1.
-        warmup_iters (int): Iterations over which the weight ramps up
-            linearly from 0. Defaults to 0.
+        loss_weight (float): Weight of the loss, which
+            ``MainSupportCAMNet`` applies. Defaults to 1.
         loss_name (str): Key in the loss dict. Defaults to 'loss_rcm'.
     """
 
@@ -151,9 +149,8 @@ class RCMLoss(nn.Module):
                  skip_missed: Optional[str] = None,
                  cam_aggregation: str = 'sum_then_relu',
                  loss_weight: float = 1.0,
-                 warmup_iters: int = 0,
                  loss_name: str = 'loss_rcm') -> None:
-        super().__init__()
+        super().__init__(skip_missed, loss_weight, loss_name)
         self.num_classes = num_classes + 1  # with the background
         self.fg_threshold = fg_threshold
         self.bg_threshold = fg_threshold if bg_threshold is None \
@@ -161,25 +158,16 @@ class RCMLoss(nn.Module):
         assert self.bg_threshold <= self.fg_threshold
         self.temperature = temperature
         self.memory_size = memory_size
-        check_missed_criterion(skip_missed, 'model.rcm_loss.skip_missed')
-        self.skip_missed = skip_missed
         check_cam_aggregation(cam_aggregation)
         self.cam_aggregation = cam_aggregation
-        self.loss_weight = loss_weight
-        self.warmup_iters = warmup_iters
-        self._loss_name = loss_name
         self.register_buffer(
             'memory', torch.zeros(self.num_classes, memory_size, channels))
         self.register_buffer('memory_count',
                              torch.zeros(self.num_classes, dtype=torch.long))
 
-    @property
-    def loss_name(self) -> str:
-        return self._loss_name
-
     def forward(self, main_feature: Tensor, support_feature: Tensor,
                 support_cams: Tensor, labels: Tensor) -> Tensor:
-        """The weighted RCM loss.
+        """The RCM loss.
 
         Args:
             main_feature (Tensor): (N, D, h, w) MainNet pixel features.
@@ -198,8 +186,7 @@ class RCMLoss(nn.Module):
             pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
                                          self.fg_threshold)
             if self.skip_missed:
-                pseudo[missed_classes(support_cams, labels,
-                                      self.skip_missed).any(1)] = IGNORE
+                pseudo[self.missed(support_cams, labels).any(1)] = IGNORE
             protos = image_prototypes(
                 F.normalize(support_feature, dim=1), pseudo,
                 self.num_classes)
@@ -221,8 +208,7 @@ class RCMLoss(nn.Module):
         logits = logits.masked_fill(~available[:, :, None, None], EXCLUDED)
         total = F.cross_entropy(logits, target, ignore_index=IGNORE,
                                 reduction='sum')
-        return self.loss_weight * global_mean(total,
-                                              (target != IGNORE).sum())
+        return global_mean(total, (target != IGNORE).sum())
 
     def _remember(self, protos: Tensor, present: Tensor) -> None:
         """Push the batch's prototypes into each class's ring buffer.
