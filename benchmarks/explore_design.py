@@ -4,7 +4,7 @@
         [--data-seed 0] [--designs NAME ...] [--iters 150]
         [--warmup-iters 1500] [--cfg-options KEY=VALUE ...]
 
-Each design below changes one or two things of METHOD.md's RCM / MAM and
+Each design below changes one or two things of the paper's RCM / MAM and
 continues the plain-CAM warm-up of the data seed (the same run and schedule
 as ``benchmarks/ablation.py``, whose work dir it shares) for the same
 iterations. It is scored on ``val`` only, at the best background threshold
@@ -28,7 +28,7 @@ from projects.rcm_mam.models.cam_utils import CAM_AGGREGATIONS  # noqa
 from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
-# METHOD.md's RCM and MAM, as written; every design states all fields, so
+# the paper's RCM and MAM, as written; every design states all fields, so
 # that it does not depend on the defaults of the configs
 RCM = dict(loss_weight=1.0, fg_threshold=0.3, bg_threshold=None,
            temperature=2.0, memory_size=0, skip_missed=None)
@@ -36,12 +36,12 @@ MAM = dict(relu=False, normalise=False, skip_missed=None, loss_weight=1.0)
 
 
 def rcm(**changes) -> List[str]:
-    """``--cfg-options`` of METHOD.md's RCM with ``changes``."""
+    """``--cfg-options`` of the paper's RCM with ``changes``."""
     return [f'model.rcm_loss.{k}={v}' for k, v in {**RCM, **changes}.items()]
 
 
 def mam(**changes) -> List[str]:
-    """``--cfg-options`` of METHOD.md's MAM with ``changes``."""
+    """``--cfg-options`` of the paper's MAM with ``changes``."""
     return [f'model.mam_loss.{k}={v}' for k, v in {**MAM, **changes}.items()]
 
 

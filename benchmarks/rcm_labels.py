@@ -93,7 +93,7 @@ class CRFLabelCAMNet(GTLabelCAMNet):
     """``GTLabelCAMNet`` with the masks of SupportNet's CAM: its scores
     over the support scales (max-normalised, as RCM's), upsampled to the
     crop, thresholded at ``crf_threshold`` and refined by dense CRF
-    (METHOD.md's parameters) on the crop."""
+    (the default parameters) on the crop."""
 
     crf_threshold = 0.1
 

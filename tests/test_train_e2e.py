@@ -40,7 +40,7 @@ def test_short_staged_training_lowers_every_loss(tmp_path, voc_root):
     """Plain CAM, then RCM + MAM from its checkpoint (as the pipeline does).
 
     The classification loss is judged from the start of the run, RCM and
-    MAM from the iteration they are switched on, as METHOD.md writes them
+    MAM from the iteration they are switched on, as the paper writes them
     (``skip_missed=None``): with the configs' guard, the SupportNet of a
     20-iteration warm-up recognises hardly any class, so RCM starts at 0
     and grows as classes are recognised (tests/test_losses.py tests it).

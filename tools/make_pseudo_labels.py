@@ -31,7 +31,7 @@ def parse_args() -> argparse.Namespace:
         '--crf', action=argparse.BooleanOptionalAction,
         help='refine the masks with dense CRF or not (default: as the '
         "config's PseudoLabelHook; --crf keeps its CRF parameters, if any, "
-        "else METHOD.md's)")
+        "else the defaults (models/pseudo_mask.py DEFAULT_CRF))")
     add_runner_args(parser)
     return parser.parse_args()
 

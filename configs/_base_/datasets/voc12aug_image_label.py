@@ -12,7 +12,7 @@ data_root = 'data/VOCdevkit/VOC2012'
 label_file = 'cls_labels.json'
 voc_masks = dict(img_path='JPEGImages', seg_map_path='SegmentationClass')
 crop_size = (384, 384)
-long_side = (256, 512)  # random resize of the long side, as METHOD.md
+long_side = (256, 512)  # random resize of the long side, as the paper
 train_pipeline = [
     dict(type='LoadVerifiedImageFromFile'),
     dict(

@@ -1,5 +1,5 @@
 # SGD, lr 0.01 (10x on the new layers), poly 0.9, weight decay 5e-4, as
-# METHOD.md; 40 epochs of train_aug (10,582 images) at batch 8 = 52,900 iters.
+# the paper; 40 epochs of train_aug (10,582 images) at batch 8 = 52,900 iters.
 max_iters = 52900
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(

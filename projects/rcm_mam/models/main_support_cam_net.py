@@ -38,7 +38,7 @@ def in_fp32(loss: Callable[..., Tensor], *args) -> Tensor:
 
 @MODELS.register_module()
 class MainSupportCAMNet(BaseSegmentor):
-    """A MainNet trained with an EMA SupportNet (METHOD.md).
+    """A MainNet trained with an EMA SupportNet (docs/method.md).
 
     Training: the multi-label classification loss on MainNet's CAM logits,
     plus RCM and MAM, which read SupportNet's multi-scale CAMs (no
@@ -70,7 +70,7 @@ class MainSupportCAMNet(BaseSegmentor):
         train_cfg (dict): ``support_scales`` (SupportNet input scales, must
             include 1), ``mam_scales`` (MainNet scales of MAM, must include
             1), ``mam_every`` (MAM runs on every k-th image of the global
-            batch: 2 = half, as METHOD.md) and ``max_nonfinite`` (training
+            batch: 2 = half, as the paper) and ``max_nonfinite`` (training
             stops after that many non-finite RCM or MAM losses in a row;
             default 20).
         test_cfg (dict): ``scales`` (must include 1, whose pass gives the

@@ -28,7 +28,7 @@ def cosine_weights(ref_cam: Tensor, support_cams: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class MAMLoss(SupportLoss):
-    """Multi-scale Attention Module loss (METHOD.md, "MAM").
+    """Multi-scale Attention Module loss (docs/method.md, "MAM").
 
     The target is the cosine-weighted mean of SupportNet's CAMs over its
     scales, ``sum_k w_k CAM_k / S``, detached; the loss is the L1 distance of
@@ -38,13 +38,13 @@ class MAMLoss(SupportLoss):
 
     Args:
         relu (bool): ReLU all CAMs first. Defaults to False (raw CAMs, as
-            METHOD.md).
+            the paper).
         normalise (bool): Max-normalise every CAM per class (which also
             zeroes absent classes). Defaults to False.
         skip_missed (str, optional): 'unrecognised': leave out the labelled
             classes that SupportNet misses in the image
             (``SupportLoss.missed``): their target is 0 or off the object,
-            which would train the class away. Defaults to None (METHOD.md).
+            which would train the class away. Defaults to None (the paper).
         loss_weight (float): Weight of the loss, which
             ``MainSupportCAMNet`` applies. Defaults to 1.
         loss_name (str): Key in the loss dict. Defaults to 'loss_mam'.

@@ -101,7 +101,7 @@ def leave_one_out(protos: Tensor, present: Tensor, offset: int,
 
 @MODELS.register_module()
 class RCMLoss(SupportLoss):
-    """Regional Contrastive Module loss (METHOD.md, "RCM").
+    """Regional Contrastive Module loss (docs/method.md, "RCM").
 
     SupportNet's multi-scale CAMs give pixel pseudo labels; SupportNet's
     features averaged over each label region give per-image class
@@ -120,7 +120,7 @@ class RCMLoss(SupportLoss):
             class. Defaults to 0.3.
         bg_threshold (float, optional): Score below which a pixel is
             background; pixels in between are ignored. Defaults to None
-            (= ``fg_threshold``: no ignore band, as METHOD.md).
+            (= ``fg_threshold``: no ignore band, as the paper).
         temperature (float): Scale T of the cosine logits (logits = T cos).
             Defaults to 2.
         memory_size (int): Prototypes remembered per class. Defaults to 0.
@@ -129,7 +129,7 @@ class RCMLoss(SupportLoss):
             misses one of its labelled classes (``SupportLoss.missed``):
             the class's pixels would be labelled background, and the
             contrast would train the class away. Defaults to None
-            (METHOD.md).
+            (the paper).
         cam_aggregation (str): The order of ReLU and the sum over scales in
             SupportNet's scores (``cam_utils.CAM_AGGREGATIONS``);
             ``MainSupportCAMNet`` sets it to its own ``cam_aggregation``,
