@@ -51,7 +51,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 from run_pipeline import Pipeline  # noqa: E402
 
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 SYNTHETIC = 'configs/synthetic'
@@ -67,7 +67,9 @@ QUICK = dict(
 
 
 def parse_args() -> argparse.Namespace:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--data-seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--train-seeds', type=int, nargs='+',

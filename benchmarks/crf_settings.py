@@ -22,7 +22,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from ablation import Ablation, add_stage1_options  # noqa: E402
 from explore_design import CHOSEN, DESIGNS, ITERS, design_run  # noqa
 
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 # name: overrides of DEFAULT_CRF; IRN's label CRF, and PSA's and SEAM's
@@ -39,7 +39,9 @@ SETTINGS = {
 
 
 def parse_args() -> argparse.Namespace:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--data-seed', type=int, default=0)
     parser.add_argument('--designs', nargs='+', choices=DESIGNS,

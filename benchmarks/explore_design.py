@@ -25,7 +25,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from ablation import Ablation, add_stage1_options, iteration_time  # noqa
 
 from projects.rcm_mam.models.cam_utils import CAM_AGGREGATIONS  # noqa
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 # the paper's RCM and MAM, as written; every design states all fields, so
@@ -172,7 +172,9 @@ DESIGNS.update({**aggregations('cam', *DESIGNS['cam']),
 
 
 def parse_args() -> argparse.Namespace:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--data-seed', type=int, default=0)
     parser.add_argument('--designs', nargs='+', default=list(DESIGNS),

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
@@ -27,20 +28,28 @@ from projects.rcm_mam.models import MainSupportCAMNet  # noqa: E402
 from projects.rcm_mam.models.cam_utils import max_normalise  # noqa: E402
 from projects.rcm_mam.models.losses.rcm_loss import (  # noqa: E402
     IGNORE, pixel_pseudo_labels)
-from projects.rcm_mam.utils.cli import add_runner_args, load_config  # noqa
+from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
+                                        merge_cfg_options)
 
 CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'
 GT_DESIGN = 'rcm 0.1 band 0.05-0.4, ground-truth labels'
 
 
-def design_config(name: str):
+def config(path: str) -> Config:
+    """A config of configs/, by its path there."""
+    return Config.fromfile(osp.join(ROOT, 'configs', path))
+
+
+def design_config(name: str) -> Config:
+    """The design's config, its options parsed and merged as the tools
+    do."""
     variant, options = DESIGNS[name]
     parser = argparse.ArgumentParser()
-    add_runner_args(parser)  # the tools' own --cfg-options parsing
+    parser.add_argument('--cfg-options', nargs='+', action=PathDictAction)
     parsed = parser.parse_args(['--cfg-options', *options] if options else [])
-    return load_config(
-        osp.join(ROOT, 'configs', 'synthetic', f'{variant}_r18_synthetic.py'),
-        parsed.cfg_options)
+    cfg = config(f'synthetic/{variant}_r18_synthetic.py')
+    merge_cfg_options(cfg, parsed.cfg_options)
+    return cfg
 
 
 @pytest.mark.parametrize('name', list(DESIGNS))
@@ -54,13 +63,12 @@ def test_design_builds_with_its_losses(name):
 
 
 def test_chosen_design_is_the_config_default():
-    default = load_config(osp.join(ROOT, 'configs', 'synthetic',
-                                   'rcm_mam_r18_synthetic.py')).model
+    default = config('synthetic/rcm_mam_r18_synthetic.py').model
     chosen = design_config(f'{CHOSEN}, sum then relu').model
     assert chosen.rcm_loss == default.rcm_loss
     assert chosen.mam_loss == default.mam_loss
     assert chosen.cam_aggregation == default.cam_aggregation
-    voc = load_config(osp.join(ROOT, 'configs', 'rcm_mam_r50_voc.py')).model
+    voc = config('rcm_mam_r50_voc.py').model
     assert voc.rcm_loss == default.rcm_loss
     assert voc.mam_loss == default.mam_loss
 
@@ -97,8 +105,8 @@ def test_ground_truth_design_trains_on_the_masks(voc_root):
 
 def test_custom_imports_from_cfg_options_are_imported(monkeypatch):
     monkeypatch.delitem(sys.modules, 'colorsys', raising=False)
-    load_config(osp.join(ROOT, 'configs', 'synthetic', 'cam_r18_synthetic.py'),
-                {'custom_imports.imports': ['colorsys']})
+    merge_cfg_options(config('synthetic/cam_r18_synthetic.py'),
+                      {'custom_imports.imports': ['colorsys']})
     assert 'colorsys' in sys.modules
 
 
@@ -124,8 +132,7 @@ def test_crf_design_labels_come_from_the_image_classes(voc_root):
 
 
 def test_literal_voc_config_is_the_literal_design():
-    literal = load_config(osp.join(ROOT, 'configs',
-                                   'rcm_mam_r50_voc_literal.py')).model
+    literal = config('rcm_mam_r50_voc_literal.py').model
     design = design_config('literal (rcm 1, mam raw 1)').model
     assert literal.rcm_loss == design.rcm_loss
     assert literal.mam_loss == design.mam_loss

@@ -15,6 +15,7 @@ categories, crowd regions included) and ``coco2014_wsss.json`` (what made
 them, and the counts). Masks are written in parallel and atomically; a
 re-run resumes. The rules: projects/rcm_mam/datasets/coco_instances.py.
 """
+import argparse
 import os
 import os.path as osp
 import sys
@@ -22,11 +23,13 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from projects.rcm_mam.datasets.coco_wsss import convert_coco2014  # noqa
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 
 
 def main() -> None:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('data_root', help='the folder holding train2014/, '
                         'val2014/ and annotations/')
     parser.add_argument('--nproc', type=int, default=min(8, os.cpu_count()),

@@ -10,6 +10,7 @@ names in ``OUT/meta/classes.txt`` (docs/parts64.md: the design).
 Deterministic for a given seed; a re-run keeps finished images, and a folder
 made with other settings or drawing code is refused.
 """
+import argparse
 import os.path as osp
 import sys
 import time
@@ -17,11 +18,13 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from projects.rcm_mam.datasets.parts_corpus import make_parts_corpus  # noqa
-from projects.rcm_mam.utils.cli import doc_parser, run  # noqa: E402
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 
 
 def main() -> None:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='data/parts64')
     parser.add_argument('--seed', type=int, default=0, help='data seed')
     parser.add_argument('--num-train', type=int, default=24000)

@@ -11,15 +11,22 @@ training keeps, as configs/cam_r50_coco.py), else one with default settings
 *.png`` for the split, resumable, and their mIoU.
 """
 import argparse
+import os
 import os.path as osp
 import sys
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmengine.config import Config  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import HOOKS  # noqa: E402
 
-from projects.rcm_mam.utils.cli import (add_runner_args, build_runner,  # noqa
-                                        config_from_args, run)
+from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
+                                               read_weights)
+from projects.rcm_mam.utils.cli import (PathDictAction, merge_cfg_options,  # noqa
+                                        run, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,23 +39,58 @@ def parse_args() -> argparse.Namespace:
         help='refine the masks with dense CRF or not (default: as the '
         "config's PseudoLabelHook; --crf keeps its CRF parameters, if any, "
         "else the defaults (models/pseudo_mask.py DEFAULT_CRF))")
-    add_runner_args(parser)
-    return parser.parse_args()
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=PathDictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def pseudo_label_hook(cfg: Config, crf: Optional[bool]) -> Hook:
+    """The config's ``PseudoLabelHook`` (else its ``pseudo_label_hook``
+    setting, else the default), CRF switched by ``crf`` unless None."""
+    default = cfg.get('pseudo_label_hook', dict(type='PseudoLabelHook'))
+    hook_cfg = next((h for h in cfg.get('custom_hooks', [])
+                     if h['type'] == 'PseudoLabelHook'), default)
+    if crf is not None:
+        hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
+                        if crf else None)
+    return HOOKS.build(hook_cfg)
 
 
 def main() -> None:
     args = parse_args()
-    cfg = config_from_args(args)
-    default = cfg.get('pseudo_label_hook', dict(type='PseudoLabelHook'))
-    hook_cfg = next((h for h in cfg.get('custom_hooks', [])
-                     if h['type'] == 'PseudoLabelHook'), default)
-    if args.crf is not None:
-        hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
-                        if args.crf else None)
-    hook = HOOKS.build(hook_cfg)
+
+    # load config
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    merge_cfg_options(cfg, args.cfg_options)
+
+    # work_dir is determined in this priority: CLI > segment in file > filename
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    hook = pseudo_label_hook(cfg, args.crf)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
                         if h['type'] != 'PseudoLabelHook']
-    runner = build_runner(cfg, args.checkpoint)
+    weights = read_weights(args.checkpoint)  # a missing file stops here
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    check_weights_fit(runner, weights, args.checkpoint)
     runner.load_checkpoint(args.checkpoint)
     hook.generate(runner)
 

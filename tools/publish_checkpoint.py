@@ -9,6 +9,7 @@ tensors in fp16; no optimizer, no message hub, so that ``torch.load`` with
 ``OUT_DIR/SHA256SUMS`` (``sha256sum -c`` format). An earlier file of the
 same NAME is replaced: its line and its file go.
 """
+import argparse
 import hashlib
 import io
 import os
@@ -21,14 +22,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch  # noqa: E402
 from mmengine.runner import CheckpointLoader  # noqa: E402
 
-from projects.rcm_mam.utils.cli import (check_checkpoint, doc_parser,  # noqa
-                                        run)
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, save_lines  # noqa
 
 
 def fp16_state_dict(path: str) -> dict:
     """The ``state_dict`` of a checkpoint, floating tensors in fp16."""
-    check_checkpoint(path)
     state = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = state.get('state_dict', state)
     return {k: v.half() if v.is_floating_point() else v
@@ -53,7 +52,9 @@ def record(out_dir: str, name: str, filename: str, sha256: str) -> None:
 
 
 def main() -> None:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint')
     parser.add_argument('out_dir')
     parser.add_argument('--name', required=True,

@@ -48,7 +48,9 @@ from typing import Any, Callable, Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from projects.rcm_mam.utils.cli import doc_parser, load_config, run  # noqa
+from mmengine.config import Config  # noqa: E402
+
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
@@ -60,7 +62,9 @@ CONFIG_LOCK = threading.Lock()
 
 
 def parse_args() -> argparse.Namespace:
-    parser = doc_parser(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--data-root', help='VOC2012 folder (default: make '
                         'the synthetic set in WORK_DIR/data)')
     parser.add_argument('--work-dir', default='work_dirs/pipeline')
@@ -346,7 +350,7 @@ def config_sha256(path: str) -> str:
     # the ablation runs pipelines in threads, and loading a config (custom
     # imports, pkg_resources) is not thread-safe
     with CONFIG_LOCK:
-        config = load_config(osp.join(ROOT, path)).to_dict()
+        config = Config.fromfile(osp.join(ROOT, path)).to_dict()
     return hashlib.sha256(json.dumps(config, sort_keys=True,
                                      default=str).encode()).hexdigest()
 

@@ -9,13 +9,19 @@ background thresholds, see CAMIoUMetric); for a segmentation config it is
 mmseg's mIoU.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.rcm_mam.utils.cli import (add_runner_args, build_runner,  # noqa
-                                        config_from_args, run)
+from mmengine.config import Config  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
+                                               read_weights)
+from projects.rcm_mam.utils.cli import (PathDictAction, merge_cfg_options,  # noqa
+                                        run, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,18 +37,48 @@ def parse_args() -> argparse.Namespace:
         type=str,
         help='the directory to save output predictions for offline '
         'evaluation (segmentation configs)')
-    add_runner_args(parser)
-    return parser.parse_args()
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=PathDictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def main() -> None:
     args = parse_args()
-    cfg = config_from_args(args)
+
+    # load config
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    merge_cfg_options(cfg, args.cfg_options)
+
+    # work_dir is determined in this priority: CLI > segment in file > filename
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
-    runner = build_runner(cfg)
+
+    weights = read_weights(args.checkpoint)  # a missing file stops here
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    check_weights_fit(runner, weights, args.checkpoint)
     runner.test()
 
 

@@ -8,15 +8,20 @@ Without a GPU, ``--launcher pytorch`` runs on CPU with the gloo backend.
 """
 import argparse
 import logging
+import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
 
-from projects.rcm_mam.utils.cli import (add_runner_args, build_runner,  # noqa
-                                        config_from_args, run)
+from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
+                                               read_weights)
+from projects.rcm_mam.utils.cli import (PathDictAction, merge_cfg_options,  # noqa
+                                        run, setup_cpu_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,13 +38,42 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training')
-    add_runner_args(parser)
-    return parser.parse_args()
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=PathDictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file, e.g. '
+        'load_from=work_dirs/cam/iter_1000.pth to start from a previous '
+        'stage')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def main() -> None:
     args = parse_args()
-    cfg = config_from_args(args)
+
+    # load config
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    merge_cfg_options(cfg, args.cfg_options)
+
+    # work_dir is determined in this priority: CLI > segment in file > filename
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    # enable automatic-mixed-precision training
     if args.amp:
         if cfg.optim_wrapper.type == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in your config.',
@@ -47,8 +81,14 @@ def main() -> None:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    # resume training
     cfg.resume = args.resume
-    runner = build_runner(cfg)
+
+    weights = read_weights(cfg.load_from)  # a missing file stops here
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    check_weights_fit(runner, weights, cfg.load_from)
     runner.train()
 
 

@@ -1,16 +1,22 @@
-"""Loading MMEngine checkpoints with torch >= 2.6.
+"""Loading checkpoints: MMEngine's with torch >= 2.6, and only fitting ones.
 
 torch 2.6 made ``torch.load`` weights-only by default, and MMEngine 0.10.7
 calls it without ``weights_only``: its own checkpoints (which pickle the
 message hub's ``HistoryBuffer`` and numpy state) then fail to load for
 ``load_from`` and ``--resume``. This replaces MMEngine's loader of local
 files through its extension point with the same function passing
-``weights_only=False``. As with any pickle, load only checkpoints you trust.
+``weights_only=False`` (and a missing file is an ``InputError``). As with
+any pickle, load only checkpoints you trust. MMEngine loads non-strictly:
+the tools check that a checkpoint fits the model first.
 """
 import os.path as osp
+from typing import Optional
 
 import torch
-from mmengine.runner import CheckpointLoader
+from mmengine.model import is_model_wrapper
+from mmengine.runner import CheckpointLoader, Runner
+
+from .errors import InputError
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
@@ -18,5 +24,48 @@ def load_from_local(filename: str, map_location=None) -> dict:
     """MMEngine's ``load_from_local`` with ``weights_only=False``."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        raise InputError(f'{filename}: checkpoint not found. Fix: give the '
+                         'path of a .pth file written by tools/train.py.')
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def read_weights(path: Optional[str]) -> Optional[dict]:
+    """The weights (state dict) of a local checkpoint; None for none or a
+    URL (left to MMEngine).
+
+    Raises:
+        InputError: If the file does not exist.
+    """
+    if not path or '://' in path:
+        return None
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    return checkpoint.get('state_dict', checkpoint)
+
+
+def check_weights_fit(runner: Runner, weights: Optional[dict],
+                      path: str) -> None:
+    """Refuse weights that hold less than half of the runner's model.
+
+    MMEngine loads non-strictly and only warns about missing weights, so a
+    checkpoint of another model would silently give random predictions.
+
+    Args:
+        runner (Runner): The tool's runner.
+        weights (dict, optional): :func:`read_weights` of ``path``; None:
+            nothing to check.
+        path (str): The checkpoint, for the message.
+    """
+    if weights is None:
+        return
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    params = dict(model.named_parameters())
+    fitting = [k for k, v in params.items()
+               if k in weights and weights[k].shape == v.shape]
+    if len(fitting) < len(params) / 2:
+        missing = next(k for k in params if k not in fitting)
+        raise InputError(
+            f'{path}: checkpoint does not fit the model of the config: only '
+            f'{len(fitting)} of its {len(params)} weights are in it with '
+            f'the right shape (e.g. not {missing}). Fix: use a checkpoint '
+            'trained with this config.')
