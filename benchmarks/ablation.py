@@ -39,18 +39,16 @@ import json
 import os
 import os.path as osp
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from run_pipeline import Pipeline  # noqa: E402
-
+from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
+                                   without_pseudo_label_hook)
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
@@ -98,13 +96,6 @@ def add_stage1_options(parser: argparse.ArgumentParser) -> None:
         'included, e.g. model.main_net.backbone.norm_eval=False')
 
 
-def derive(path: str, base: str, hooks: str) -> str:
-    """Write a config inheriting ``base`` with other custom hooks."""
-    text = f"_base_ = {osp.join(ROOT, base)!r}\ncustom_hooks = {hooks}\n"
-    atomic_write(path, lambda tmp: open(tmp, 'w').write(text))
-    return path
-
-
 def schedule(iters: int) -> List[str]:
     """``iters`` iterations, one checkpoint, no validation during training
     (tools/test.py scores the checkpoint)."""
@@ -114,60 +105,52 @@ def schedule(iters: int) -> List[str]:
             f'default_hooks.checkpoint.interval={iters}']
 
 
-class Ablation(Pipeline):
-    """The runs of one (data seed, training seed) pair and their scores."""
+class Ablation:
+    """The runs of one data seed and their scores, made by the project's
+    tools (:class:`StageRunner`) in WORK_DIR/data<seed>.
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        args.data_root, args.gpus = None, 1
-        super().__init__(args)
-        self.extra = (QUICK['options'] if args.quick else []) + \
-            args.cfg_options
+    Args:
+        work_dir (str): The ablation's work dir.
+        data_seed (int): Seed of the synthetic set.
+        warmup_iters (int): Iterations of the plain-CAM warm-up.
+        iters (int): Iterations of each run continuing it.
+        cfg_options (list[str]): ``--cfg-options`` of every stage-1 run.
+        quick (bool): The CI size (tiny data, single-scale inference).
+        log (str, optional): File the tools' output is appended to.
+        env (dict, optional): Added to the tools' environment.
+    """
 
-    def make_data(self, seed: int) -> None:
-        out = osp.join(self.work_dir, f'data{seed}')
-        self.tool('make_synthetic_voc', [],
-                  ['--out', out, '--seed', str(seed)] +
-                  (QUICK['data'] if self.args.quick else []))
-        self.root = osp.join(out, 'VOCdevkit', 'VOC2012')
+    def __init__(self,
+                 work_dir: str,
+                 data_seed: int,
+                 warmup_iters: int,
+                 iters: int,
+                 cfg_options: Sequence[str] = (),
+                 quick: bool = False,
+                 log: Optional[str] = None,
+                 env: Optional[Dict[str, str]] = None) -> None:
+        self.stages = StageRunner(work_dir, log=log, env=env)
+        self.data_seed = data_seed
+        self.base = osp.join(self.stages.work_dir, f'data{data_seed}')
+        self.warmup_iters = warmup_iters
+        self.iters = iters
+        self.extra = (QUICK['options'] if quick else []) + list(cfg_options)
+        self.quick = quick
+        self.root = ''  # the data set's VOC2012 folder, once made
 
-    def score(self, config: str, checkpoint: str, work_dir: str,
-              stage2: bool) -> Dict:
-        """Seed mIoU (threshold from val), CRF mIoU; stage 2 optionally."""
-        options = self.data_options() + self.extra
-        val = self.test_val(config, checkpoint, work_dir, options)
-        threshold = val['cam/oracle_threshold']
-        at = [f'model.test_cfg.bg_threshold={threshold}']
-        train = self.test_train(config, checkpoint,
-                                osp.join(work_dir, 'train'), options + at)
-        scores = dict(threshold=threshold, seed_mIoU=train['cam/mIoU'],
-                      crf_mIoU=train['cam/crf_mIoU'])
-        if stage2:
-            scores['stage2_mIoU'] = self.stage2(config, checkpoint,
-                                                work_dir, options + at)
-        return scores
+    def options(self) -> List[str]:
+        """``--cfg-options`` of every stage-1 tool run: the data set's and
+        the shared ones."""
+        return data_options(self.root) + self.extra
 
-    def stage2(self, config: str, checkpoint: str, work_dir: str,
-               options: List[str]) -> float:
-        """DeepLabV3 on the variant's pseudo masks (CRF); mIoU on val."""
-        self.pseudo_labels(config, checkpoint, work_dir, options, crf=True)
-        stage2_dir = osp.join(work_dir, 'stage2')
-        config2 = f'{SYNTHETIC}/deeplabv3_r18_synthetic_pseudo.py'
-        options2 = self.data_options() + [
-            'train_dataloader.dataset.data_prefix.seg_map_path=' +
-            osp.join(work_dir, 'pseudo_labels')
-        ] + (schedule(4) if self.args.quick else [])
-        checkpoint2 = self.train(config2, stage2_dir, options2)
-        return self.test(config2, checkpoint2, osp.join(stage2_dir, 'test'),
-                         options2)['mIoU']
-
-    def warm_up(self, data_seed: int) -> str:
-        """The data set of ``data_seed`` and its plain-CAM warm-up run."""
-        self.make_data(data_seed)
-        self.base = osp.join(self.work_dir, f'data{data_seed}')
-        return self.train(
+    def warm_up(self) -> str:
+        """The data set and its plain-CAM warm-up run; its checkpoint."""
+        self.root = self.stages.make_synthetic_voc(
+            self.base, self.data_seed, QUICK['data'] if self.quick else ())
+        return self.stages.train(
             f'{SYNTHETIC}/cam_r18_synthetic.py',
-            osp.join(self.base, 'warmup'), self.data_options() + self.extra +
-            ['randomness.seed=0'] + schedule(self.args.warmup_iters))
+            osp.join(self.base, 'warmup'), self.options() +
+            ['randomness.seed=0'] + schedule(self.warmup_iters))
 
     def continue_from(self, warm: str, name: str, variant: str,
                       options: List[str]) -> tuple:
@@ -178,41 +161,72 @@ class Ablation(Pipeline):
         """
         work_dir = osp.join(self.base, name)
         # no pseudo masks after training: the scores make them
-        config = derive(osp.join(self.base, f'{name}.py'),
-                        f'{SYNTHETIC}/{variant}_r18_synthetic.py',
-                        "[dict(type='SupportNetHook')]")
-        checkpoint = self.train(
-            config, work_dir, self.data_options() + self.extra + options +
-            schedule(self.args.iters) + [f'load_from={warm}'])
+        config = without_pseudo_label_hook(
+            f'{SYNTHETIC}/{variant}_r18_synthetic.py',
+            osp.join(self.base, f'{name}.py'))
+        checkpoint = self.stages.train(
+            config, work_dir, self.options() + options +
+            schedule(self.iters) + [f'load_from={warm}'])
         return config, checkpoint, work_dir
 
-    def run_data_seed(self, data_seed: int) -> List[Dict]:
-        """Warm-up, then every variant and training seed from it."""
-        args = self.args
-        warm = self.warm_up(data_seed)
+    def score(self, config: str, checkpoint: str, work_dir: str,
+              stage2: bool) -> Dict:
+        """Seed mIoU (threshold from val), CRF mIoU; stage 2 optionally."""
+        options = self.options()
+        val = self.stages.test_val(config, checkpoint, work_dir, options)
+        threshold = val['cam/oracle_threshold']
+        at = [f'model.test_cfg.bg_threshold={threshold}']
+        train = self.stages.test_train(config, checkpoint,
+                                       osp.join(work_dir, 'train'),
+                                       options + at)
+        scores = dict(threshold=threshold, seed_mIoU=train['cam/mIoU'],
+                      crf_mIoU=train['cam/crf_mIoU'])
+        if stage2:
+            scores['stage2_mIoU'] = self.stage2(config, checkpoint,
+                                                work_dir, options + at)
+        return scores
+
+    def stage2(self, config: str, checkpoint: str, work_dir: str,
+               options: List[str]) -> float:
+        """DeepLabV3 on the variant's pseudo masks (CRF); mIoU on val."""
+        self.stages.pseudo_labels(config, checkpoint, work_dir, options,
+                                  crf=True)
+        stage2_dir = osp.join(work_dir, 'stage2')
+        config2 = f'{SYNTHETIC}/deeplabv3_r18_synthetic_pseudo.py'
+        options2 = data_options(self.root) + [
+            'train_dataloader.dataset.data_prefix.seg_map_path=' +
+            osp.join(work_dir, 'pseudo_labels')
+        ] + (schedule(4) if self.quick else [])
+        checkpoint2 = self.stages.train(config2, stage2_dir, options2)
+        return self.stages.test(config2, checkpoint2,
+                                osp.join(stage2_dir, 'test'),
+                                options2)['mIoU']
+
+    def run(self, variants: Sequence[str], train_seeds: Sequence[int],
+            stage2_seeds: Optional[Sequence[int]]) -> List[Dict]:
+        """Warm-up, then every variant and training seed from it; the
+        runs of ``stage2_seeds`` (all if empty, none if None) with a
+        stage-2 score."""
+        warm = self.warm_up()
         rows = []
-        for train_seed in args.train_seeds:
-            for variant in args.variants:
+        for train_seed in train_seeds:
+            for variant in variants:
                 config, checkpoint, work_dir = self.continue_from(
                     warm, f'{variant}_seed{train_seed}', variant,
                     [f'randomness.seed={train_seed}'])
+                stage2 = stage2_seeds is not None and (
+                    not stage2_seeds or train_seed in stage2_seeds)
                 rows.append(dict(
-                    variant=variant, data_seed=data_seed,
+                    variant=variant, data_seed=self.data_seed,
                     train_seed=train_seed, config=config,
-                    warmup_iters=args.warmup_iters, iters=args.iters,
+                    warmup_iters=self.warmup_iters, iters=self.iters,
                     s_per_iter=iteration_time(work_dir),
-                    **self.score(config, checkpoint, work_dir,
-                                 self.has_stage2(train_seed))))
-                print(f'data seed {data_seed}, {variant}, training seed '
-                      f'{train_seed}: ' + ', '.join(
+                    **self.score(config, checkpoint, work_dir, stage2)))
+                print(f'data seed {self.data_seed}, {variant}, training '
+                      f'seed {train_seed}: ' + ', '.join(
                           f'{k} {rows[-1][k]}' for k in SCORES
                           if k in rows[-1]), flush=True)
         return rows
-
-    def has_stage2(self, train_seed: int) -> bool:
-        """Whether the runs of ``train_seed`` get a stage-2 score."""
-        seeds = self.args.stage2
-        return seeds is not None and (not seeds or train_seed in seeds)
 
 
 def iteration_time(work_dir: str) -> float:
@@ -224,15 +238,17 @@ def iteration_time(work_dir: str) -> float:
 
 
 def ablate(args: argparse.Namespace, data_seed: int) -> List[Dict]:
-    """The rows of one data seed, its tools run with 1/jobs of the CPU
-    threads and their output in WORK_DIR/data<seed>.log when parallel."""
-    ablation = Ablation(args)
-    if args.jobs > 1:
-        os.makedirs(ablation.work_dir, exist_ok=True)
-        ablation.log = osp.join(ablation.work_dir, f'data{data_seed}.log')
-        threads = max(1, (os.cpu_count() or 1) // args.jobs)
-        ablation.env = dict(OMP_NUM_THREADS=str(threads))
-    return ablation.run_data_seed(data_seed)
+    """The rows of one data seed; when data seeds run in parallel, its
+    tools get 1/jobs of the CPU threads and write their output to
+    WORK_DIR/data<seed>.log."""
+    parallel = dict(
+        log=osp.join(osp.abspath(args.work_dir), f'data{data_seed}.log'),
+        env=dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) //
+                                         args.jobs)))) if args.jobs > 1 \
+        else {}
+    ablation = Ablation(args.work_dir, data_seed, args.warmup_iters,
+                        args.iters, args.cfg_options, args.quick, **parallel)
+    return ablation.run(args.variants, args.train_seeds, args.stage2)
 
 
 def summarise(rows: List[Dict], work_dir: str) -> None:
@@ -334,7 +350,7 @@ def main() -> None:
     if args.quick:
         args.warmup_iters, args.iters = 4, 4
     args.jobs = max(1, min(args.jobs, len(args.data_seeds)))
-    with ThreadPoolExecutor(args.jobs) as pool:
+    with ProcessPoolExecutor(args.jobs) as pool:
         rows = [row for rows in pool.map(partial(ablate, args),
                                          args.data_seeds) for row in rows]
     summarise(rows, osp.abspath(args.work_dir))

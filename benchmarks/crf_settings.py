@@ -17,10 +17,11 @@ import os.path as osp
 import sys
 from typing import Dict, List
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from ablation import Ablation, add_stage1_options  # noqa: E402
-from explore_design import CHOSEN, DESIGNS, ITERS, design_run  # noqa
+from benchmarks.ablation import Ablation, add_stage1_options  # noqa: E402
+from benchmarks.explore_design import (CHOSEN, DESIGNS, ITERS,  # noqa: E402
+                                       design_run)
 
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
@@ -48,9 +49,7 @@ def parse_args() -> argparse.Namespace:
                         default=['cam', CHOSEN])
     parser.add_argument('--warmup-iters', type=int, default=1500)
     add_stage1_options(parser)
-    args = parser.parse_args()
-    args.quick, args.stage2, args.iters = False, None, ITERS
-    return args
+    return parser.parse_args()
 
 
 def setting_options(setting: dict) -> List[str]:
@@ -59,18 +58,18 @@ def setting_options(setting: dict) -> List[str]:
             for key, value in setting.items()]
 
 
-def compare(ablation: Ablation, data_seed: int,
-            names: List[str]) -> List[Dict]:
+def compare(ablation: Ablation, names: List[str]) -> List[Dict]:
     """Each design's val mIoU without CRF and with every setting."""
-    warm = ablation.warm_up(data_seed)
+    warm = ablation.warm_up()
     rows = []
     for name in names:
         config, checkpoint, work_dir, options = design_run(ablation, warm,
                                                            name)
-        plain = ablation.test_val(config, checkpoint, work_dir, options)
+        plain = ablation.stages.test_val(config, checkpoint, work_dir,
+                                         options)
         for setting, overrides in SETTINGS.items():
             slug = setting.split(' (')[0].replace(' ', '_').replace('/', '-')
-            val = ablation.test_val(
+            val = ablation.stages.test_val(
                 config, checkpoint, osp.join(work_dir, f'crf_{slug}'),
                 options + setting_options(overrides), crf=True)
             rows.append(dict(
@@ -98,9 +97,9 @@ def report(rows: List[Dict], args: argparse.Namespace,
 
 def main() -> None:
     args = parse_args()
-    ablation = Ablation(args)
-    report(compare(ablation, args.data_seed, args.designs), args,
-           ablation.work_dir)
+    ablation = Ablation(args.work_dir, args.data_seed, args.warmup_iters,
+                        ITERS, args.cfg_options)
+    report(compare(ablation, args.designs), args, ablation.stages.work_dir)
 
 
 if __name__ == '__main__':

@@ -20,10 +20,10 @@ import os.path as osp
 import sys
 from typing import Dict, List, Tuple
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from ablation import Ablation, add_stage1_options, iteration_time  # noqa
-
+from benchmarks.ablation import (Ablation, add_stage1_options,  # noqa: E402
+                                 iteration_time)
 from projects.rcm_mam.models.cam_utils import CAM_AGGREGATIONS  # noqa
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
@@ -183,9 +183,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=ITERS,
                         help='iterations of each design after warm-up')
     add_stage1_options(parser)
-    args = parser.parse_args()
-    args.quick, args.stage2 = False, None  # no CI size, no stage 2
-    return args
+    return parser.parse_args()
 
 
 def suffix(iters: int) -> str:
@@ -207,20 +205,19 @@ def design_run(ablation: Ablation, warm: str, name: str) -> tuple:
     variant, options = DESIGNS[name]
     config, checkpoint, work_dir = ablation.continue_from(
         warm, f'explore{list(DESIGNS).index(name)}' +
-        suffix(ablation.args.iters), variant, options)
-    return (config, checkpoint, work_dir,
-            ablation.data_options() + ablation.extra + options)
+        suffix(ablation.iters), variant, options)
+    return config, checkpoint, work_dir, ablation.options() + options
 
 
-def explore(ablation: Ablation, data_seed: int,
-            names: List[str]) -> List[Dict]:
+def explore(ablation: Ablation, names: List[str]) -> List[Dict]:
     """Train and score each named design; one row each."""
-    warm = ablation.warm_up(data_seed)
+    warm = ablation.warm_up()
     rows = []
     for name in names:
         config, checkpoint, work_dir, test_options = design_run(
             ablation, warm, name)
-        val = ablation.test_val(config, checkpoint, work_dir, test_options)
+        val = ablation.stages.test_val(config, checkpoint, work_dir,
+                                       test_options)
         variant, options = DESIGNS[name]
         rows.append(dict(
             design=name, variant=variant, options=options,
@@ -264,9 +261,9 @@ def report(rows: List[Dict], args: argparse.Namespace,
 
 def main() -> None:
     args = parse_args()
-    ablation = Ablation(args)
-    report(explore(ablation, args.data_seed, args.designs), args,
-           ablation.work_dir)
+    ablation = Ablation(args.work_dir, args.data_seed, args.warmup_iters,
+                        args.iters, args.cfg_options)
+    report(explore(ablation, args.designs), args, ablation.stages.work_dir)
 
 
 if __name__ == '__main__':

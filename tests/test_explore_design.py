@@ -5,7 +5,6 @@ say, and the tools import ``custom_imports`` given as ``--cfg-options``
 import argparse
 import os.path as osp
 import sys
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,22 +13,17 @@ from mmengine.dataset import pseudo_collate
 from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
 
+from benchmarks import explore_design
+from benchmarks.crf_settings import SETTINGS, setting_options
+from benchmarks.explore_design import DESIGNS
+from benchmarks.rcm_labels import class_fractions
 from conftest import ROOT
-
-sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
-
-from crf_settings import SETTINGS, setting_options  # noqa: E402
-import explore_design  # noqa: E402
-from explore_design import DESIGNS  # noqa: E402
-from benchmarks.rcm_labels import class_fractions  # noqa: E402
-
-from projects.rcm_mam.evaluation import CAMIoUMetric  # noqa: E402
-from projects.rcm_mam.models import MainSupportCAMNet  # noqa: E402
-from projects.rcm_mam.models.cam_utils import max_normalise  # noqa: E402
-from projects.rcm_mam.models.losses.rcm_loss import (  # noqa: E402
-    IGNORE, pixel_pseudo_labels)
-from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
-                                        merge_cfg_options)
+from projects.rcm_mam.evaluation import CAMIoUMetric
+from projects.rcm_mam.models import MainSupportCAMNet
+from projects.rcm_mam.models.cam_utils import max_normalise
+from projects.rcm_mam.models.losses.rcm_loss import (IGNORE,
+                                                     pixel_pseudo_labels)
+from projects.rcm_mam.utils.cli import PathDictAction, merge_cfg_options
 
 CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'
 GT_DESIGN = 'rcm 0.1 band 0.05-0.4, ground-truth labels'
@@ -145,22 +139,23 @@ def test_crf_settings_are_valid_crf_configs():
 
 
 class RecordingAblation:
-    """An ``Ablation`` that trains nothing and records the tests' options."""
+    """An ``Ablation`` that trains nothing and records the tests' options
+    (it is its own ``stages``)."""
 
-    args = SimpleNamespace(iters=explore_design.ITERS)
-    extra = ['shared=1']
+    iters = explore_design.ITERS
 
     def __init__(self):
+        self.stages = self
         self.tested = []
 
-    def warm_up(self, data_seed):
+    def options(self):
+        return ['data=1', 'shared=1']
+
+    def warm_up(self):
         return 'warm.pth'
 
     def continue_from(self, warm, name, variant, options):
         return 'design.py', 'design.pth', 'design_dir'
-
-    def data_options(self):
-        return ['data=1']
 
     def test_val(self, config, checkpoint, work_dir, options, crf=False):
         self.tested.append(options)
@@ -173,6 +168,6 @@ def test_designs_are_tested_with_their_own_options(monkeypatch):
     # reach tools/test.py, not only the training
     monkeypatch.setattr(explore_design, 'iteration_time', lambda d: 1.0)
     ablation = RecordingAblation()
-    explore_design.explore(ablation, 0, ['cam, sum then relu'])
+    explore_design.explore(ablation, ['cam, sum then relu'])
     assert ablation.tested == [['data=1', 'shared=1',
                                 'model.cam_aggregation=sum_then_relu']]

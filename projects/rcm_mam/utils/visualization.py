@@ -1,8 +1,13 @@
-"""CAM overlays for people to look at."""
-from typing import Sequence
+"""Pictures for people to look at: CAM overlays and training losses."""
+import glob
+import json
+import os.path as osp
+from typing import List, Sequence
 
 import cv2
 import numpy as np
+
+from .file_io import atomic_write
 
 
 def cam_overlay(image: np.ndarray, scores: np.ndarray, keys: Sequence[int],
@@ -39,3 +44,28 @@ def _label(panel: np.ndarray, text: str) -> np.ndarray:
     cv2.putText(panel, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                 (255, 255, 255), 1, cv2.LINE_AA)
     return panel
+
+
+def plot_losses(train_dirs: List[str], path: str) -> None:
+    """One panel per training run: its logged losses against iteration."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(train_dirs),
+                             figsize=(4.5 * len(train_dirs), 3.5),
+                             squeeze=False)
+    for ax, work_dir in zip(axes[0], train_dirs):
+        logs = sorted(glob.glob(f'{work_dir}/*/vis_data/scalars.json'))
+        rows = [json.loads(line) for log in logs for line in open(log)
+                if '"loss' in line]
+        # loss_cls, loss_rcm, ...; mmseg's decode.loss_ce, aux.loss_ce
+        keys = sorted({k for r in rows for k in r if 'loss_' in k})
+        for key in keys:
+            ax.plot([r['iter'] for r in rows if key in r],
+                    [r[key] for r in rows if key in r], label=key)
+        ax.set_title(osp.basename(work_dir), fontsize=9)
+        ax.set_xlabel('iteration')
+        ax.set_yscale('log')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=90))

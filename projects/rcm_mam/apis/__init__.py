@@ -1,0 +1,3 @@
+from .stages import StageRunner, data_options, without_pseudo_label_hook
+
+__all__ = ['StageRunner', 'data_options', 'without_pseudo_label_hook']

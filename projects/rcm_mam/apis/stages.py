@@ -1,0 +1,222 @@
+"""The stages of a pipeline: the project's tools run once each.
+
+A stage is one call of a tool (``tools/make_synthetic_voc.py``,
+``train.py``, ``test.py``, ``make_pseudo_labels.py``) in a subprocess,
+whose output folder a re-run reuses: a killed pipeline re-run resumes (a
+training from its last checkpoint), and each folder's command record
+(``utils.command_record``) stops a re-run with another config or other
+options instead of reusing outputs that no longer match. Each stage is
+timed into a row (name, mIoU, seconds) of the summary table.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from mmengine.config import Config
+
+from ..utils.command_record import claim_command
+from ..utils.errors import InputError
+from ..utils.file_io import atomic_write, dump_json
+
+# the repository, whose tools/ the stages run
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+# background thresholds scored after CRF on val (CRF is slow: a coarser
+# sweep than the test evaluator's 0.025 to 0.5)
+CRF_SWEEP = '[0.05,0.1,0.15,0.2,0.25,0.3]'
+
+
+def data_options(root: str) -> List[str]:
+    """``--cfg-options`` pointing every dataloader at the data root."""
+    return [f'{x}_dataloader.dataset.data_root={root}'
+            for x in ('train', 'val', 'test')]
+
+
+def without_pseudo_label_hook(config: str, path: str) -> str:
+    """Write a config inheriting ``config`` whose ``PseudoLabelHook`` does
+    not run after training.
+
+    The hook's settings stay, as the config's ``pseudo_label_hook``, for
+    ``tools/make_pseudo_labels.py``: a pipeline makes its pseudo masks
+    after choosing their threshold, once.
+
+    Args:
+        config (str): Config path, relative to the repository or absolute.
+        path (str): Where to write the derived config.
+
+    Returns:
+        str: ``path``.
+    """
+    config = osp.join(ROOT, config)
+    hooks = Config.fromfile(config).to_dict().get('custom_hooks', [])
+    text = f'_base_ = {config!r}\ncustom_hooks = ' + repr(
+        [h for h in hooks if h['type'] != 'PseudoLabelHook']) + '\n'
+    for hook in hooks:
+        if hook['type'] == 'PseudoLabelHook':
+            text += f'pseudo_label_hook = {hook!r}\n'
+    atomic_write(path, lambda tmp: open(tmp, 'w').write(text))
+    return path
+
+
+class StageRunner:
+    """Runs the project's tools as the stages of a pipeline.
+
+    Args:
+        work_dir (str): Where the summary goes, made if missing (the
+            stages' output folders are their callers' choice).
+        gpus (int): Processes per training and pseudo-mask generation
+            (``tools/dist_*.sh`` if more than 1).
+        log (str, optional): File the tools' output is appended to; None:
+            this terminal.
+        env (dict, optional): Added to the tools' environment.
+    """
+
+    def __init__(self,
+                 work_dir: str,
+                 gpus: int = 1,
+                 log: Optional[str] = None,
+                 env: Optional[Dict[str, str]] = None) -> None:
+        self.work_dir = osp.abspath(work_dir)
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.gpus = gpus
+        self.log = log
+        self.env = env or {}
+        self.rows: List[Dict] = []
+
+    # --- running and recording ---------------------------------------------
+    def tool(self, script: str, positional: List[str], options: List[str],
+             dist: bool = False) -> None:
+        """Run tools/SCRIPT.py; through tools/dist_SCRIPT.sh on ``gpus``
+        processes if ``dist`` and ``gpus`` > 1."""
+        if dist and self.gpus > 1:
+            cmd = ['bash', f'tools/dist_{script}.sh', *positional,
+                   str(self.gpus)]
+        else:
+            cmd = [sys.executable, f'tools/{script}.py', *positional]
+        cmd += options
+        print(f'\n$ {" ".join(cmd)}', flush=True)
+        env = dict(os.environ, PYTHON=sys.executable, **self.env)
+        where = f'the end of {self.log}' if self.log else 'its output above'
+        with open(self.log, 'a') if self.log else nullcontext() as log:
+            failed = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
+                                    stderr=log).returncode
+        if failed:
+            raise InputError(f'stage failed: {" ".join(cmd)} (see {where}; '
+                             're-run to resume)')
+
+    def stage(self, name: str, func: Callable[[], Any],
+              miou: Optional[Callable[[Any], float]] = None) -> Any:
+        """Run and time a stage; its row records ``miou(result)``."""
+        start = time.perf_counter()
+        result = func()
+        self.rows.append(dict(stage=name,
+                              mIoU=miou(result) if miou else None,
+                              seconds=round(time.perf_counter() - start)))
+        return result
+
+    def add_row(self, name: str, miou: Optional[float]) -> None:
+        """A row without a stage of its own (a CRF figure of a test), if
+        there is a figure."""
+        if miou is not None:
+            self.rows.append(dict(stage=name, mIoU=miou, seconds=0))
+
+    def summary(self, **extra) -> str:
+        """Print the table of the rows and write it to WORK_DIR/summary.md
+        and, with ``extra``, to WORK_DIR/summary.json."""
+        lines = ['| stage | mIoU | time (s) |', '|---|---|---|']
+        for r in self.rows:
+            value = '' if r['mIoU'] is None else f'{r["mIoU"]:.2f}'
+            lines.append(f'| {r["stage"]} | {value} | {r["seconds"]} |')
+        total = sum(r['seconds'] for r in self.rows)
+        lines.append(f'| total | | {total} |')
+        table = '\n'.join(lines)
+        print('\n' + table)
+        dump_json(dict(rows=self.rows, total_seconds=total, **extra),
+                  osp.join(self.work_dir, 'summary.json'))
+        atomic_write(osp.join(self.work_dir, 'summary.md'),
+                     lambda tmp: open(tmp, 'w').write(table + '\n'))
+        return table
+
+    # --- the tools ---------------------------------------------------------
+    def make_synthetic_voc(self, out: str, seed: int,
+                           options: Sequence[str] = ()) -> str:
+        """The synthetic set of ``seed`` in ``out``; its VOC2012 folder."""
+        self.tool('make_synthetic_voc', [],
+                  ['--out', out, '--seed', str(seed), *options])
+        return osp.join(out, 'VOCdevkit', 'VOC2012')
+
+    def train(self, config: str, work_dir: str, options: List[str]) -> str:
+        """Train unless done (resuming a killed run); the checkpoint path."""
+        config = osp.join(ROOT, config)
+        done = osp.join(work_dir, 'done')
+        started = glob.glob(f'{work_dir}/iter_*.pth')
+        claim_command(work_dir, 'train', [config, *options], self.gpus,
+                      bool(started))
+        if not osp.isfile(done):
+            resume = ['--resume'] if started else []
+            self.tool('train', [config],
+                      ['--work-dir', work_dir, *resume, '--cfg-options',
+                       *options], dist=True)
+            with open(osp.join(work_dir, 'last_checkpoint')) as f:
+                last = f.read().strip()
+            atomic_write(done, lambda tmp: open(tmp, 'w').write(last))
+        with open(done) as f:
+            return f.read().strip()
+
+    def test(self, config: str, checkpoint: str, work_dir: str,
+             options: List[str]) -> dict:
+        """tools/test.py unless done; the metrics it logged."""
+        config = osp.join(ROOT, config)
+        out = osp.join(work_dir, 'test_metrics.json')
+        claim_command(work_dir, 'test', [config, checkpoint, *options],
+                      self.gpus, osp.isfile(out))
+        if not osp.isfile(out):
+            self.tool('test', [config, checkpoint],
+                      ['--work-dir', work_dir, '--cfg-options', *options])
+            with open(sorted(glob.glob(f'{work_dir}/*/*.json'))[-1]) as f:
+                dump_json(json.load(f), out)
+        with open(out) as f:
+            return json.load(f)
+
+    def test_train(self, config: str, checkpoint: str, work_dir: str,
+                   options: List[str]) -> dict:
+        """CAM metrics on the config's test split (``train``) at the
+        background threshold in ``options``, CRF at that threshold only,
+        logged under ``work_dir``."""
+        return self.test(config, checkpoint, work_dir,
+                         options + ['test_evaluator.0.crf_thresholds=None'])
+
+    def test_val(self, config: str, checkpoint: str, work_dir: str,
+                 options: List[str], crf: bool = False) -> dict:
+        """CAM metrics on the held-out ``val`` split, logged under
+        WORK_DIR/val: the threshold sweep and, with ``crf``, the coarser
+        ``CRF_SWEEP`` after dense CRF (as the config's test evaluator)."""
+        evaluator = f'test_evaluator.0.crf_thresholds={CRF_SWEEP}' if crf \
+            else 'test_evaluator.0.crf=None'
+        return self.test(config, checkpoint, osp.join(work_dir, 'val'),
+                         options + ['test_dataloader.dataset.ann_file='
+                                    'ImageSets/Segmentation/val.txt',
+                                    evaluator])
+
+    def pseudo_labels(self, config: str, checkpoint: str, work_dir: str,
+                      options: List[str], crf: bool) -> float:
+        """Pseudo masks of train_aug in WORK_DIR/pseudo_labels unless done
+        (with dense CRF, or as the config says); their mIoU on train."""
+        config = osp.join(ROOT, config)
+        summary = osp.join(work_dir, 'pseudo_labels.json')
+        flag = ['--crf'] if crf else []
+        claim_command(work_dir, 'make_pseudo_labels',
+                      [config, checkpoint, *flag, *options], self.gpus,
+                      osp.isdir(osp.join(work_dir, 'pseudo_labels')))
+        if not osp.isfile(summary):
+            self.tool('make_pseudo_labels', [config, checkpoint],
+                      ['--work-dir', work_dir, *flag, '--cfg-options',
+                       *options], dist=True)
+        with open(summary) as f:
+            return json.load(f)['mIoU']
