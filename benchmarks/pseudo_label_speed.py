@@ -49,18 +49,16 @@ def setup(config: str, data_root: str, images: int,
     """Model (on ``device``), runner stand-in and data set of the first
     ``images``; ``options``: ``KEY=VALUE`` overrides of the config."""
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
     import projects.rcm_mam  # noqa: F401
-    from projects.rcm_mam.utils.cli import merge_cfg_options
+    from projects.rcm_mam.utils.cli import load_config
     torch.manual_seed(0)
     init_default_scope('mmseg')
     parsed = argparse.Namespace(options=None)
     PathDictAction([], 'options')(None, parsed, list(options))
-    cfg = Config.fromfile(config)
-    merge_cfg_options(cfg, parsed.options)
+    cfg = load_config(config, parsed.options)
     cfg.test_dataloader.dataset.update(data_root=data_root,
                                        indices=images)
     model = MODELS.build(cfg.model)

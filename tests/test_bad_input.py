@@ -159,6 +159,7 @@ def cli_case(voc_root, tmp_path_factory):
     blocked = tmp / 'no_crf' / 'pydensecrf'
     blocked.mkdir(parents=True)
     (blocked / '__init__.py').write_text('raise ImportError("blocked")\n')
+    (tmp / 'a_file').write_text('')
     return tmp, config
 
 
@@ -176,6 +177,8 @@ def tool_error(args, env=None) -> str:
 # (case, tool and arguments, expected in the message); {tmp} is the case's
 # folder, {config} its config
 RUN_CASES = [
+    ('missing config', ['tools/train.py', '{tmp}/gone.py'],
+     '{tmp}/gone.py: config file not found'),
     ('missing data root',
      ['tools/train.py', '{config}', '--cfg-options',
       'train_dataloader.dataset.data_root={tmp}/nowhere'],
@@ -198,6 +201,9 @@ RUN_CASES = [
     ('incompatible checkpoint',
      ['tools/test.py', '{config}', '{tmp}/other.pth'],
      '{tmp}/other.pth: checkpoint does not fit the model of the config'),
+    ('unwritable work dir',
+     ['tools/train.py', '{config}', '--work-dir', '{tmp}/a_file/work'],
+     '{tmp}/a_file/work: cannot write to the work dir'),
     ('CRF asked for, not installed',
      ['tools/test.py', '{config}', '{tmp}/fits.pth', '--work-dir',
       '{tmp}/test'],

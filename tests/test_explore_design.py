@@ -23,7 +23,7 @@ from projects.rcm_mam.models import MainSupportCAMNet
 from projects.rcm_mam.models.cam_utils import max_normalise
 from projects.rcm_mam.models.losses.rcm_loss import (IGNORE,
                                                      pixel_pseudo_labels)
-from projects.rcm_mam.utils.cli import PathDictAction, merge_cfg_options
+from projects.rcm_mam.utils.cli import PathDictAction, load_config
 
 CHOSEN = 'rcm 0.1 band 0.05-0.4 + mam relu-norm 0.1, skip unrecognised'
 GT_DESIGN = 'rcm 0.1 band 0.05-0.4, ground-truth labels'
@@ -41,9 +41,9 @@ def design_config(name: str) -> Config:
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=PathDictAction)
     parsed = parser.parse_args(['--cfg-options', *options] if options else [])
-    cfg = config(f'synthetic/{variant}_r18_synthetic.py')
-    merge_cfg_options(cfg, parsed.cfg_options)
-    return cfg
+    return load_config(
+        osp.join(ROOT, 'configs', f'synthetic/{variant}_r18_synthetic.py'),
+        parsed.cfg_options)
 
 
 @pytest.mark.parametrize('name', list(DESIGNS))
@@ -99,8 +99,8 @@ def test_ground_truth_design_trains_on_the_masks(voc_root):
 
 def test_custom_imports_from_cfg_options_are_imported(monkeypatch):
     monkeypatch.delitem(sys.modules, 'colorsys', raising=False)
-    merge_cfg_options(config('synthetic/cam_r18_synthetic.py'),
-                      {'custom_imports.imports': ['colorsys']})
+    load_config(osp.join(ROOT, 'configs', 'synthetic/cam_r18_synthetic.py'),
+                {'custom_imports.imports': ['colorsys']})
     assert 'colorsys' in sys.modules
 
 

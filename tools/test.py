@@ -15,12 +15,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
                                                read_weights)
-from projects.rcm_mam.utils.cli import (PathDictAction, merge_cfg_options,  # noqa
+from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
+                                        check_work_dir, load_config,
                                         run, setup_cpu_distributed)
 
 
@@ -59,9 +59,8 @@ def main() -> None:
     args = parse_args()
 
     # load config
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    merge_cfg_options(cfg, args.cfg_options)
 
     # work_dir is determined in this priority: CLI > segment in file > filename
     if args.work_dir is not None:
@@ -76,6 +75,7 @@ def main() -> None:
         cfg.test_evaluator['keep_results'] = True
 
     weights = read_weights(args.checkpoint)  # a missing file stops here
+    check_work_dir(cfg.work_dir)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     check_weights_fit(runner, weights, args.checkpoint)

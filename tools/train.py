@@ -14,13 +14,13 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
                                                read_weights)
-from projects.rcm_mam.utils.cli import (PathDictAction, merge_cfg_options,  # noqa
+from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
+                                        check_work_dir, load_config,
                                         run, setup_cpu_distributed)
 
 
@@ -62,9 +62,8 @@ def main() -> None:
     args = parse_args()
 
     # load config
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    merge_cfg_options(cfg, args.cfg_options)
 
     # work_dir is determined in this priority: CLI > segment in file > filename
     if args.work_dir is not None:
@@ -86,6 +85,7 @@ def main() -> None:
     cfg.resume = args.resume
 
     weights = read_weights(cfg.load_from)  # a missing file stops here
+    check_work_dir(cfg.work_dir)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     check_weights_fit(runner, weights, cfg.load_from)

@@ -1,7 +1,9 @@
 """What the tools add to MMEngine's: options, CPU launch, one-line errors."""
 import os
+import os.path as osp
 import re
 import sys
+import tempfile
 from typing import Callable, Optional
 
 import torch
@@ -35,26 +37,47 @@ class PathDictAction(DictAction):
         return DictAction._parse_iterable(val)
 
 
-def merge_cfg_options(cfg: Config, options: Optional[dict]) -> None:
-    """``cfg.merge_from_dict(options)``, then import the ``custom_imports``
-    the options set (MMEngine imports only those of the config file).
+def load_config(path: str, options: Optional[dict] = None) -> Config:
+    """``Config.fromfile(path)`` with the ``--cfg-options`` merged, and the
+    ``custom_imports`` they set imported (MMEngine imports only those of
+    the file).
 
     Raises:
-        InputError: If an option does not fit the config (MMEngine's
-            message).
+        InputError: If the file does not exist or an option does not fit
+            the config (MMEngine's message).
     """
+    if not osp.isfile(path):
+        raise InputError(f'{path}: config file not found. Fix: pass a path '
+                         'like configs/synthetic/rcm_mam_r18_synthetic.py.')
+    cfg = Config.fromfile(path)
     if not options:
-        return
+        return cfg
     try:
         cfg.merge_from_dict(options)
     except KeyError as e:
-        raise InputError(f'{cfg.filename}: --cfg-options do not fit the '
-                         f'config: {e.args[0]}. Fix: check the option '
-                         'against the config (python -c "from mmengine '
-                         'import Config; print(Config.fromfile(CONFIG).'
-                         'pretty_text)").')
+        raise InputError(f'{path}: --cfg-options do not fit the config: '
+                         f'{e.args[0]}. Fix: check the option against the '
+                         'config (python -c "from mmengine import Config; '
+                         'print(Config.fromfile(CONFIG).pretty_text)").')
     if any(key.split('.')[0] == 'custom_imports' for key in options):
         import_modules_from_strings(**cfg.custom_imports)
+    return cfg
+
+
+def check_work_dir(work_dir: str) -> None:
+    """The work dir must be creatable and writable before a long run
+    (MMEngine would fail on it with a traceback).
+
+    Raises:
+        InputError: If it is not.
+    """
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+        tempfile.TemporaryFile(dir=work_dir).close()
+    except OSError as e:
+        raise InputError(f'{work_dir}: cannot write to the work dir '
+                         f'({e.strerror}). Fix: pass --work-dir with a '
+                         'writable folder.')
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
