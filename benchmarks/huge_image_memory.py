@@ -26,10 +26,10 @@ from pseudo_label_speed import make_hook, peak_rss_mib, setup  # noqa: E402
 
 def make_huge_set(out: str, width: int, height: int) -> str:
     """A VOC root whose train_aug holds one image of ``width`` x ``height``."""
-    from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc
     from projects.rcm_mam.utils.file_io import (dump_json, read_label_png,
                                                 save_jpeg, save_label_png,
                                                 save_lines)
+    from tools.dataset_converters.synthetic_voc import make_synthetic_voc
     make_synthetic_voc(out, 0, num_train=0, num_val=0, num_aug=1)
     root = osp.join(out, 'VOCdevkit', 'VOC2012')
     name = open(osp.join(root, 'ImageSets/Segmentation/train_aug.txt')

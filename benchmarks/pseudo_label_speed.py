@@ -155,7 +155,7 @@ def main() -> None:
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.data_root is None:
-        from projects.rcm_mam.datasets.synthetic_voc import \
+        from tools.dataset_converters.synthetic_voc import \
             make_synthetic_voc
         out = tempfile.mkdtemp()
         make_synthetic_voc(out, 0, num_train=0, num_val=0,

@@ -9,7 +9,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from projects.rcm_mam.datasets import VOCImageLabelDataset  # noqa: E402
-from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc  # noqa
+from tools.dataset_converters.synthetic_voc import make_synthetic_voc  # noqa
 
 
 def pytest_configure(config):

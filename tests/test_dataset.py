@@ -129,7 +129,7 @@ def test_voc_config_reads_either_sbd_layout(tmp_path, layout):
     from mmseg.registry import DATASETS
 
     from conftest import CONFIGS
-    from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc
+    from tools.dataset_converters.synthetic_voc import make_synthetic_voc
     make_synthetic_voc(str(tmp_path), 0, 12, 6, 6, layout=layout)
     root = str(tmp_path / 'VOCdevkit' / 'VOC2012')
     # training needs no mask (labels derived from them needed SBD's for

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from projects.rcm_mam.datasets import parts_corpus as pc
-from projects.rcm_mam.datasets import synthetic_voc as syn
-from projects.rcm_mam.datasets.drawing import COLOURS, TEXTURES
 from projects.rcm_mam.utils.errors import InputError
 from test_synthetic_voc import tree_digest
+from tools.dataset_converters import parts_corpus as pc
+from tools.dataset_converters import synthetic_voc as syn
+from tools.dataset_converters.drawing import COLOURS, TEXTURES
 
 # tree digests of an 8 + 4 image corpus and of the 12 / 6 / 6 image
 # synthetic VOC set of the tests, both of seed 0 (the set's JPEGs and VOC

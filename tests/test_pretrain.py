@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from conftest import CONFIGS, PYTHON, ROOT
-from projects.rcm_mam.datasets.parts_corpus import make_parts_corpus
+from tools.dataset_converters.parts_corpus import make_parts_corpus
 
 PRETRAINED = osp.join(ROOT, 'pretrained')
 PRETRAIN_CONFIG = osp.join(CONFIGS, 'pretrain',

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from projects.rcm_mam.datasets import synthetic_voc as syn
+from tools.dataset_converters import synthetic_voc as syn
 
 SPLITS = ('train', 'val', 'trainval', 'train_aug')
 

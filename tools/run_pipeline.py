@@ -11,8 +11,9 @@ hash of its config in ``<tool>_command.json``; a re-run with another
 config or other options stops with an error instead of reusing outputs
 that no longer match:
 
-1. data: the synthetic VOC set (tools/make_synthetic_voc.py) unless
-   ``--data-root`` is given;
+1. data: the synthetic VOC set
+   (tools/dataset_converters/make_synthetic_voc.py) unless ``--data-root``
+   is given;
 2. stage 1: train each ``--stage1-configs`` config in turn, each starting
    from the previous one's checkpoint (the paper's staging: plain CAM, then
    RCM + MAM), none writing pseudo masks after training (step 4 makes

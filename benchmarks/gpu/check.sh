@@ -198,8 +198,8 @@ CAM=configs/cam_r50_voc.py
 RCM_MAM=configs/rcm_mam_r50_voc.py
 STAGE2=configs/deeplabv3_r101_voc_pseudo.py
 
-step data data 120 "$PY" tools/make_synthetic_voc.py --out "$OUT/data" \
-    --scale "$SCALE" "${NUM_IMAGES[@]}" --workers "$(nproc)"
+step data data 120 "$PY" tools/dataset_converters/make_synthetic_voc.py \
+    --out "$OUT/data" --scale "$SCALE" "${NUM_IMAGES[@]}" --workers "$(nproc)"
 step train cam_fp32 75 "$PY" tools/train.py $CAM \
     --work-dir "$RUNS/cam_fp32" --cfg-options "${S1[@]}" \
     $(schedule $CAM_ITERS keep)

@@ -1,8 +1,8 @@
-# Pretraining on Parts-64 (tools/make_parts_corpus.py), the synthetic
-# stand-in for ImageNet: mmpretrain's ImageClassifier with the backbone of
-# the synthetic CAM configs (ResNet-18 at half width: 32 base channels),
-# trained by mmpretrain's own runner stack:
-#   python tools/make_parts_corpus.py --out data/parts64
+# Pretraining on Parts-64 (tools/dataset_converters/make_parts_corpus.py), the
+# synthetic stand-in for ImageNet: mmpretrain's ImageClassifier with the
+# backbone of the synthetic CAM configs (ResNet-18 at half width: 32 base
+# channels), trained by mmpretrain's own runner stack:
+#   python tools/dataset_converters/make_parts_corpus.py --out data/parts64
 #   python tools/train.py configs/pretrain/resnet18-w32_1xb64_parts64.py
 #   python tools/publish_checkpoint.py \
 #       work_dirs/resnet18-w32_1xb64_parts64/epoch_15.pth pretrained \

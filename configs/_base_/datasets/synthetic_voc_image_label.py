@@ -1,6 +1,7 @@
-# The synthetic VOC-format set (tools/make_synthetic_voc.py): the VOC dataset
-# config with a smaller image scale for CPU runs. Images have a long side of
-# 200-256 px (VOC: about 500), so the resize range and crop are halved.
+# The synthetic VOC-format set
+# (tools/dataset_converters/make_synthetic_voc.py): the VOC dataset config
+# with a smaller image scale for CPU runs. Images have a long side of 200-256
+# px (VOC: about 500), so the resize range and crop are halved.
 _base_ = './voc12aug_image_label.py'
 data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
 crop_size = (160, 160)

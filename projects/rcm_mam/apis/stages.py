@@ -1,12 +1,13 @@
 """The stages of a pipeline: the project's tools run once each.
 
-A stage is one call of a tool (``tools/make_synthetic_voc.py``,
-``train.py``, ``test.py``, ``make_pseudo_labels.py``) in a subprocess,
-whose output folder a re-run reuses: a killed pipeline re-run resumes (a
-training from its last checkpoint), and each folder's command record
-(``utils.command_record``) stops a re-run with another config or other
-options instead of reusing outputs that no longer match. Each stage is
-timed into a row (name, mIoU, seconds) of the summary table.
+A stage is one call of a tool
+(``tools/dataset_converters/make_synthetic_voc.py``, ``tools/train.py``,
+``test.py``, ``make_pseudo_labels.py``) in a subprocess, whose output folder
+a re-run reuses: a killed pipeline re-run resumes (a training from its last
+checkpoint), and each folder's command record (``utils.command_record``)
+stops a re-run with another config or other options instead of reusing
+outputs that no longer match. Each stage is timed into a row (name, mIoU,
+seconds) of the summary table.
 """
 import glob
 import json
@@ -92,8 +93,10 @@ class StageRunner:
     # --- running and recording ---------------------------------------------
     def tool(self, script: str, positional: List[str], options: List[str],
              dist: bool = False) -> None:
-        """Run tools/SCRIPT.py; through tools/dist_SCRIPT.sh on ``gpus``
-        processes if ``dist`` and ``gpus`` > 1."""
+        """Run tools/SCRIPT.py (SCRIPT may name a subfolder:
+        ``dataset_converters/make_synthetic_voc``); through
+        tools/dist_SCRIPT.sh on ``gpus`` processes if ``dist`` and ``gpus``
+        > 1."""
         if dist and self.gpus > 1:
             cmd = ['bash', f'tools/dist_{script}.sh', *positional,
                    str(self.gpus)]
@@ -147,7 +150,7 @@ class StageRunner:
     def make_synthetic_voc(self, out: str, seed: int,
                            options: Sequence[str] = ()) -> str:
         """The synthetic set of ``seed`` in ``out``; its VOC2012 folder."""
-        self.tool('make_synthetic_voc', [],
+        self.tool('dataset_converters/make_synthetic_voc', [],
                   ['--out', out, '--seed', str(seed), *options])
         return osp.join(out, 'VOCdevkit', 'VOC2012')
 

@@ -89,7 +89,8 @@ class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
                 f'{self.data_root}: data_root does not exist. Fix: set '
                 'data_root in the config (--cfg-options '
                 'train_dataloader.dataset.data_root=...), or make the '
-                'synthetic set with tools/make_synthetic_voc.py.')
+                'synthetic set with '
+                'tools/dataset_converters/make_synthetic_voc.py.')
         for key in ('label_file', 'label_cache'):
             value = getattr(self, key)
             if value and not osp.isabs(value):

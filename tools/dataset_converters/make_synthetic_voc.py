@@ -1,7 +1,7 @@
 """Write the synthetic VOC-format data set used by the demo and the tests.
 
-    python tools/make_synthetic_voc.py --out data/synthetic_voc [--seed 0]
-        [--scale 1] [--workers 1]
+    python tools/dataset_converters/make_synthetic_voc.py
+        --out data/synthetic_voc [--seed 0] [--scale 1] [--workers 1]
 
 writes ``OUT/VOCdevkit/VOC2012/{JPEGImages,Annotations,SegmentationClass,
 SegmentationClassAug,ImageSets/Segmentation}`` and ``cls_labels.json`` as
@@ -12,9 +12,10 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
-from projects.rcm_mam.datasets.synthetic_voc import make_synthetic_voc  # noqa
+from tools.dataset_converters.synthetic_voc import make_synthetic_voc  # noqa
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,7 +1,7 @@
 """Write Parts-64, the synthetic classification corpus for pretraining.
 
-    python tools/make_parts_corpus.py [--out data/parts64] [--seed 0]
-        [--num-train 24000] [--num-val 3200] [--nproc 2]
+    python tools/dataset_converters/make_parts_corpus.py [--out data/parts64]
+        [--seed 0] [--num-train 24000] [--num-val 3200] [--nproc 2]
 
 writes ``OUT/{train,val}/NNNNNN.jpg`` and the annotation files
 ``OUT/meta/{train,val}.txt`` of mmpretrain's ``CustomDataset``, which
@@ -15,10 +15,11 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 
-from projects.rcm_mam.datasets.parts_corpus import make_parts_corpus  # noqa
 from projects.rcm_mam.utils.cli import run  # noqa: E402
+from tools.dataset_converters.parts_corpus import make_parts_corpus  # noqa
 
 
 def main() -> None:

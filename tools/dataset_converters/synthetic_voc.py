@@ -26,11 +26,12 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from ..utils.file_io import save_jpeg, save_label_png, save_lines
+from projects.rcm_mam.datasets import VOCImageLabelDataset
+from projects.rcm_mam.datasets.voc_xml import save_voc_xml, write_label_file
+from projects.rcm_mam.utils.file_io import (save_jpeg, save_label_png,
+                                           save_lines)
 from .drawing import (Parts, cat_face, dog_face, ellipse, human_face, jitter,
                       polygon, rect, texture)
-from .voc_image_label import VOCImageLabelDataset
-from .voc_xml import save_voc_xml, write_label_file
 
 VOC_CLASSES = VOCImageLabelDataset.METAINFO['classes']
 # The classes drawn, as VOC names (their masks use the VOC indices).

@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 from mmengine.utils import track_parallel_progress
 
-from ..utils.errors import InputError
-from ..utils.file_io import dump_json, save_jpeg, save_lines
+from projects.rcm_mam.utils.errors import InputError
+from projects.rcm_mam.utils.file_io import dump_json, save_jpeg, save_lines
 from .drawing import (COLOURS, RGB, TEXTURES, Parts, Shape, cat_face,
                       dog_face, ellipse, human_face, jitter, polygon, rect,
                       texture)
