@@ -20,20 +20,23 @@ do. Everything is drawn from ``numpy.random.default_rng`` seeded by
 and an image does not change when the split sizes change.
 """
 import os.path as osp
+import xml.etree.ElementTree as ET
 from multiprocessing import Pool
 from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
+from mmseg.datasets import PascalVOCDataset
 
-from projects.rcm_mam.datasets import VOCImageLabelDataset
-from projects.rcm_mam.datasets.voc_xml import save_voc_xml, write_label_file
-from projects.rcm_mam.utils.file_io import (save_jpeg, save_label_png,
-                                           save_lines)
+from projects.rcm_mam.datasets.voc_xml import write_label_file
+from projects.rcm_mam.utils.file_io import (atomic_write, save_jpeg,
+                                           save_label_png, save_lines)
 from .drawing import (Parts, cat_face, dog_face, ellipse, human_face, jitter,
                       polygon, rect, texture)
 
-VOC_CLASSES = VOCImageLabelDataset.METAINFO['classes']
+# VOC's class names, background first, and palette: MMSegmentation's.
+VOC_CLASSES = PascalVOCDataset.METAINFO['classes']
+VOC_PALETTE = PascalVOCDataset.METAINFO['palette']
 # The classes drawn, as VOC names (their masks use the VOC indices).
 CLASSES = ('bird', 'bus', 'car', 'cat', 'dog', 'person')
 # Each class as (body shape, cue) in the vocabulary of the pretraining
@@ -238,6 +241,38 @@ def _bounding_box(mask: np.ndarray) -> Tuple[int, int, int, int]:
             int(ys.max()) + 1)
 
 
+def save_voc_xml(path: str, size: Tuple[int, int], objects: Objects) -> None:
+    """Atomically write a VOC annotation.
+
+    Args:
+        path (str): ``Annotations/<name>.xml``.
+        size (tuple): (H, W) of the image.
+        objects (list): (class name, (xmin, ymin, xmax, ymax)) per object,
+            1-based inclusive pixel coordinates as in VOC.
+    """
+    name = osp.splitext(osp.basename(path))[0]
+    root = ET.Element('annotation')
+    ET.SubElement(root, 'folder').text = 'VOC2012'
+    ET.SubElement(root, 'filename').text = name + '.jpg'
+    size_el = ET.SubElement(root, 'size')
+    for key, value in zip(('width', 'height', 'depth'),
+                          (size[1], size[0], 3)):
+        ET.SubElement(size_el, key).text = str(value)
+    ET.SubElement(root, 'segmented').text = '1'
+    for cls, box in objects:
+        obj = ET.SubElement(root, 'object')
+        ET.SubElement(obj, 'name').text = cls
+        ET.SubElement(obj, 'pose').text = 'Unspecified'
+        ET.SubElement(obj, 'truncated').text = '0'
+        ET.SubElement(obj, 'difficult').text = '0'
+        box_el = ET.SubElement(obj, 'bndbox')
+        for key, value in zip(('xmin', 'ymin', 'xmax', 'ymax'), box):
+            ET.SubElement(box_el, key).text = str(value)
+    ET.indent(root)
+    atomic_write(path, lambda tmp: ET.ElementTree(root).write(
+        tmp, encoding='utf-8'))
+
+
 def background(rng: np.random.Generator) -> Tuple[str, np.ndarray]:
     """A background material: texture kind and jittered (3, ) colour."""
     kind, colours = BACKGROUNDS[str(rng.choice(list(BACKGROUNDS)))]
@@ -333,9 +368,8 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
     for split, split_names in splits.items():
         path = osp.join(root, 'ImageSets', 'Segmentation', split + '.txt')
         save_lines(split_names, path)
-    classes = VOCImageLabelDataset.METAINFO['classes']
     write_label_file(osp.join(root, 'Annotations'),
-                     sorted(set(sum(names.values(), []))), classes,
+                     sorted(set(sum(names.values(), []))), VOC_CLASSES,
                      osp.join(root, 'cls_labels.json'))
     return splits
 
@@ -349,7 +383,6 @@ def _write_sample(job: Tuple[List[int], Dict[str, str], float]) -> None:
     save_jpeg(image, paths['img'])
     save_voc_xml(paths['xml'], label.shape, objects)
     if 'voc' in paths:
-        save_label_png(label, paths['voc'],
-                       VOCImageLabelDataset.METAINFO['palette'])
+        save_label_png(label, paths['voc'], VOC_PALETTE)
     if 'aug' in paths:  # grayscale, as SBD's converted masks
         save_label_png(coarse, paths['aug'], palette=None)

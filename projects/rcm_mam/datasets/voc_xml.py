@@ -1,4 +1,4 @@
-"""VOC's ``Annotations/*.xml``: image labels from them, and writing them.
+"""Image labels from VOC's ``Annotations/*.xml``.
 
 Image-level labels follow IRN's ``cls_labels.npy``: every ``<object>``
 counts, ``difficult`` ones included; the names of an object's ``<part>``
@@ -6,10 +6,10 @@ counts, ``difficult`` ones included; the names of an object's ``<part>``
 """
 import os.path as osp
 import xml.etree.ElementTree as ET
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 from ..utils.errors import InputError
-from ..utils.file_io import atomic_write, dump_json
+from ..utils.file_io import dump_json
 from ..utils.progress import Progress
 
 
@@ -47,36 +47,3 @@ def write_label_file(ann_dir: str, names: Sequence[str],
             progress.update()
     dump_json(table, path)
 
-
-def save_voc_xml(path: str, size: Tuple[int, int],
-                 objects: Sequence[Tuple[str, Tuple[int, int, int, int]]]
-                 ) -> None:
-    """Atomically write a VOC annotation.
-
-    Args:
-        path (str): ``Annotations/<name>.xml``.
-        size (tuple): (H, W) of the image.
-        objects (Sequence): (class name, (xmin, ymin, xmax, ymax)) per
-            object, 1-based inclusive pixel coordinates as in VOC.
-    """
-    name = osp.splitext(osp.basename(path))[0]
-    root = ET.Element('annotation')
-    ET.SubElement(root, 'folder').text = 'VOC2012'
-    ET.SubElement(root, 'filename').text = name + '.jpg'
-    size_el = ET.SubElement(root, 'size')
-    for key, value in zip(('width', 'height', 'depth'),
-                          (size[1], size[0], 3)):
-        ET.SubElement(size_el, key).text = str(value)
-    ET.SubElement(root, 'segmented').text = '1'
-    for cls, box in objects:
-        obj = ET.SubElement(root, 'object')
-        ET.SubElement(obj, 'name').text = cls
-        ET.SubElement(obj, 'pose').text = 'Unspecified'
-        ET.SubElement(obj, 'truncated').text = '0'
-        ET.SubElement(obj, 'difficult').text = '0'
-        box_el = ET.SubElement(obj, 'bndbox')
-        for key, value in zip(('xmin', 'ymin', 'xmax', 'ymax'), box):
-            ET.SubElement(box_el, key).text = str(value)
-    ET.indent(root)
-    atomic_write(path, lambda tmp: ET.ElementTree(root).write(
-        tmp, encoding='utf-8'))
