@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -17,6 +18,7 @@ from conftest import CONFIGS, PYTHON, ROOT, tiny_config
 from projects.rcm_mam.engine import PseudoLabelHook, pseudo_label_hook
 from projects.rcm_mam.models.pseudo_mask import threshold_mask
 from projects.rcm_mam.utils import InputError
+from projects.rcm_mam.utils.visualization import cam_overlay
 
 CONFIG = osp.join(CONFIGS, 'synthetic', 'rcm_mam_r18_synthetic.py')
 
@@ -68,6 +70,34 @@ def test_hook_writes_correct_masks(runner, voc_root):
     assert summary['bg_threshold'] == 0.3  # the model's, as used
     assert osp.isfile(out + '.json')
 
+
+
+def test_cam_overlay_panels():
+    """The image, a heat map per labelled class (JET half over the image),
+    the mask in its palette; each panel after the image named at its top."""
+    h, w = 48, 60
+    bgr = np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
+    image = bgr[..., ::-1]  # a reversed view, as the hook's
+    scores = np.zeros((3, h, w), np.float32)
+    scores[1, :, w // 3:] = 0.5  # class 2 labelled: 0, 0.5 and 1 in thirds
+    scores[1, :, 2 * w // 3:] = 1.0
+    mask = np.zeros((h, w), np.uint8)
+    mask[:, w // 2:] = 2
+    palette = [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)]
+    overlay = cam_overlay(image, scores, [2], mask,
+                          ('background', 'a', 'b', 'c'), palette)
+    assert overlay.shape == (h, 3 * w, 3) and overlay.dtype == np.uint8
+    jet = cv2.applyColorMap((scores[1] * 255).astype(np.uint8),
+                            cv2.COLORMAP_JET)[..., ::-1]
+    expected = np.concatenate([
+        image, cv2.addWeighted(image, 0.5, jet, 0.5, 0),
+        np.array(palette, np.uint8)[mask]], axis=1)
+    band = 16  # the names are drawn above this row
+    np.testing.assert_array_equal(overlay[band:], expected[band:])
+    np.testing.assert_array_equal(overlay[:, :w], image)  # no name
+    for panel in (1, 2):
+        cols = slice(panel * w, (panel + 1) * w)
+        assert (overlay[:band, cols] != expected[:band, cols]).any()
 
 def test_partial_run_resumes_without_rewriting(runner):
     out = osp.join(runner.work_dir, 'resume')

@@ -4,8 +4,9 @@ import json
 import os.path as osp
 from typing import List, Sequence
 
-import cv2
 import numpy as np
+import torch
+from mmengine.visualization import Visualizer
 
 from .file_io import atomic_write
 
@@ -14,6 +15,12 @@ def cam_overlay(image: np.ndarray, scores: np.ndarray, keys: Sequence[int],
                 mask: np.ndarray, classes: Sequence[str],
                 palette: Sequence[Sequence[int]]) -> np.ndarray:
     """One panel per labelled class (heat map over the image), then the mask.
+
+    Drawn by MMEngine's :class:`~mmengine.visualization.Visualizer`:
+    ``draw_featmap`` blends each class's JET heat map half and half over
+    the image, stretched to that map's range (the scores themselves for
+    max-normalised CAMs, which span [0, 1]), and ``draw_texts`` names the
+    panels. Rank 0 only: ``Visualizer.get_image`` returns None elsewhere.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
@@ -26,24 +33,22 @@ def cam_overlay(image: np.ndarray, scores: np.ndarray, keys: Sequence[int],
     Returns:
         np.ndarray: (H, W * (len(keys) + 2), 3) uint8 RGB panels.
     """
-    panels = [np.ascontiguousarray(image)]
-    for key in keys:
-        heat = cv2.applyColorMap((scores[key - 1] * 255).astype(np.uint8),
-                                 cv2.COLORMAP_JET)[..., ::-1]
-        panel = cv2.addWeighted(image, 0.5, heat, 0.5, 0)
-        panels.append(_label(panel, classes[key]))
+    heat_maps = [
+        Visualizer.draw_featmap(
+            torch.from_numpy(scores[key - 1][None]).float(), image,
+            channel_reduction=None, topk=0) for key in keys
+    ]
     colours = np.zeros((256, 3), np.uint8)
     colours[:len(palette)] = palette
     colours[255] = 255
-    panels.append(_label(colours[mask], 'pseudo mask'))
-    return np.concatenate(panels, axis=1)
-
-
-def _label(panel: np.ndarray, text: str) -> np.ndarray:
-    panel = np.ascontiguousarray(panel)
-    cv2.putText(panel, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (255, 255, 255), 1, cv2.LINE_AA)
-    return panel
+    visualizer = Visualizer()
+    visualizer.set_image(
+        np.concatenate([image, *heat_maps, colours[mask]], axis=1))
+    names = [classes[key] for key in keys] + ['pseudo mask']
+    corners = [(image.shape[1] * (i + 1) + 4, 2) for i in range(len(names))]
+    visualizer.draw_texts(names, np.array(corners), colors='white',
+                          font_sizes=8)
+    return visualizer.get_image()
 
 
 def plot_losses(train_dirs: List[str], path: str) -> None:
