@@ -262,6 +262,16 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
     differences = paired(rows)
     dump_json(dict(runs=rows, summary=table, paired_with_cam=differences),
               osp.join(work_dir, 'ablation.json'))
+    text = summary_markdown(table, differences)
+    print('\n' + text)
+    atomic_write(osp.join(work_dir, 'ablation.md'),
+                 lambda tmp: open(tmp, 'w').write(text))
+    plot(table, osp.join(work_dir, 'ablation.png'))
+
+
+def summary_markdown(table: Dict, differences: Dict) -> str:
+    """Markdown of the mean and std per variant and of :func:`paired`."""
+    metrics = list(next(iter(table.values())))
     lines = ['| variant | ' + ' | '.join(metrics) + ' |',
              '|---' * (len(metrics) + 1) + '|']
     for variant, stats in table.items():
@@ -274,10 +284,7 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
             f'{k} {n}' for k, n in counts.items()) + ')\n'
     if differences:
         text += '\n' + paired_table(differences, table)
-    print('\n' + text)
-    atomic_write(osp.join(work_dir, 'ablation.md'),
-                 lambda tmp: open(tmp, 'w').write(text))
-    plot(table, osp.join(work_dir, 'ablation.png'))
+    return text
 
 
 def mean_std(values: List[float]) -> Dict:

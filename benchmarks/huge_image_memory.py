@@ -1,13 +1,15 @@
 """Peak memory of pseudo labels for one huge image (a phone photo).
 
     python benchmarks/huge_image_memory.py [--sizes 4000x3000 6000x4000]
-        [--max-long-side N | --no-bound]
+        [--max-long-side N | --no-bound] [--out FILE.json]
 
 For each size, a synthetic image and its mask are scaled up to it, and
 ``PseudoLabelHook`` (the config's test scales and flip, no CRF) writes its
 pseudo mask in a process of its own, which prints its peak resident memory.
 ``--no-bound`` switches ``test_cfg.max_long_side`` off (today's figure
-without the bound; it needs about 10 GB at 4000x3000).
+without the bound; it needs about 10 GB at 4000x3000). ``--out`` adds the
+figures to a JSON file (rows of size, bound and peak MiB; a row measured
+again replaces the old one).
 """
 import argparse
 import json
@@ -74,6 +76,7 @@ def main() -> None:
     bound.add_argument('--max-long-side', type=int,
                        help="bound (default: the config's)")
     bound.add_argument('--no-bound', action='store_true')
+    parser.add_argument('--out', help='add the figures to this JSON file')
     parser.add_argument('--child', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     limit = 'null' if args.no_bound else str(
@@ -90,6 +93,20 @@ def main() -> None:
         result = json.loads(out.stdout.strip().splitlines()[-1])
         print(f'{size}: peak resident memory {result["peak_mib"]:7.0f} MiB '
               f'(max_long_side {result["bound"]})', flush=True)
+        if args.out:
+            add_row(args.out, dict(size=size, config=osp.relpath(
+                args.config, ROOT), **result))
+
+
+def add_row(path: str, row: dict) -> None:
+    """Add ``row`` to the rows of the JSON file ``path``, replacing one of
+    the same size, config and bound."""
+    from projects.rcm_mam.utils.file_io import dump_json
+    rows = json.load(open(path))['rows'] if osp.isfile(path) else []
+    key = ('size', 'config', 'bound')
+    rows = [r for r in rows if [r[k] for k in key] != [row[k] for k in key]
+            ] + [row]
+    dump_json(dict(rows=rows), path)
 
 
 if __name__ == '__main__':

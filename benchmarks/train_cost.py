@@ -123,8 +123,8 @@ def main() -> None:
               f'{r["time_ratio"]:6.2f} {r["peak_mib"]:9.0f} '
               f'{r["memory_ratio"]:6.2f}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+        from projects.rcm_mam.utils.file_io import dump_json
+        dump_json(results, args.out)
 
 
 if __name__ == '__main__':
