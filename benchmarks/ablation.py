@@ -11,7 +11,7 @@ same number of iterations, so that all variants get identical schedules and
 compute (the ``cam`` variant is the plain CAM trained for the same total
 iterations). The training seed drives the continued stage (data order,
 augmentation); sharing the warm-up saves the 1,500-iteration warm-up per
-run (``--stage2`` takes about 3 hours on 2 CPU cores, README "Results").
+run (``--stage2`` takes about 3 hours on 2 CPU cores, docs/design_choices.md).
 Each variant is scored with the project's tools:
 
 - seed mIoU: the background threshold is the best one on the held-out

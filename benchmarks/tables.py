@@ -161,15 +161,20 @@ def huge_image(name: str) -> str:
                     rows) + source(name)
 
 
+def duration(seconds: float) -> str:
+    """``13.1 min`` from a minute on, else ``71 s``."""
+    return f'{seconds / 60:.1f} min' if seconds >= 60 else f'{seconds:.0f} s'
+
+
 def install(name: str) -> str:
     """benchmarks/install_time.py: seconds per kind of install."""
     result = load(name)
     what = dict(cold='cold: empty pip cache, mmcv compiled',
                 wheel='mmcv wheel at hand, pip cache warm',
                 warm='warm: nothing changed')
-    rows = [[what[k], f"{r['seconds'] / 60:.1f} min ({r['seconds']:.0f} s)",
-             f"{r['mmcv_build_seconds'] / 60:.1f} min", r['date']]
-            for k, r in result['kinds'].items()]
+    rows = [[what[k], duration(r['seconds']),
+             duration(r['mmcv_build_seconds']) if r['mmcv_build_seconds']
+             else '-', r['date']] for k, r in result['kinds'].items()]
     return markdown([f"install ({result['machine']})", 'time',
                      'of it, mmcv compile', 'measured'], rows) + source(name)
 
