@@ -9,8 +9,8 @@ repository's ``.venv`` is left alone):
 - ``cold``: an empty pip cache and no mmcv wheel anywhere, so everything is
   downloaded and mmcv is compiled from source;
 - ``wheel``: the machine's pip cache and the mmcv wheel of
-  ``~/.cache/rcm-mam/wheels`` (or the folder of ``RCM_MAM_EXTRA_WHEELS``), as a second
-  checkout on the same machine installs;
+  ``~/.cache/rcm-mam/wheels`` (or of ``RCM_MAM_EXTRA_WHEELS``), as a
+  second checkout on the same machine installs;
 - ``warm``: ``setup_env.sh`` run again on the ``wheel`` venv (made first
   if missing), nothing changed.
 
