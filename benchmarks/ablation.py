@@ -54,6 +54,11 @@ from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
 
 SYNTHETIC = 'configs/synthetic'
 VARIANTS = ('cam', 'rcm', 'mam', 'rcm_mam')
+# the configs of the variants (and of the designs of explore_design.py)
+VARIANT_CONFIGS = {
+    **{v: f'{SYNTHETIC}/{v}_r18_synthetic.py' for v in VARIANTS},
+    'rcm_mam_authors': f'{SYNTHETIC}/rcm_mam_r18_synthetic_authors.py'}
+CAM_WARMUP = VARIANT_CONFIGS['cam']
 SCORES = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU', 's_per_iter')
 PAIRED = SCORES[:3]  # the scores paired with the cam run
 QUICK = dict(
@@ -73,7 +78,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--train-seeds', type=int, nargs='+',
                         default=[0, 1, 2])
     parser.add_argument('--variants', nargs='+', default=list(VARIANTS),
-                        choices=VARIANTS)
+                        choices=VARIANT_CONFIGS)
     parser.add_argument('--warmup-iters', type=int, default=1500,
                         help='plain CAM iterations before the variants')
     parser.add_argument('--iters', type=int, default=150,
@@ -89,7 +94,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def add_stage1_options(parser: argparse.ArgumentParser) -> None:
-    """``--cfg-options`` for every stage-1 run (warm-up and variants)."""
+    """``--warmup-config`` and ``--cfg-options`` for every stage-1 run
+    (warm-up and variants)."""
+    parser.add_argument(
+        '--warmup-config', default=CAM_WARMUP,
+        help='the stage every variant but cam continues (default: the '
+        'plain CAM; the authors\' recipe continues its RCM stage, '
+        f'{SYNTHETIC}/rcm_r18_synthetic_authors.py); cam continues a '
+        'plain-CAM stage of the same length')
     parser.add_argument(
         '--cfg-options', nargs='+', default=[],
         help='extra KEY=VALUE options of every stage-1 run, warm-up '
@@ -115,6 +127,9 @@ class Ablation:
         warmup_iters (int): Iterations of the plain-CAM warm-up.
         iters (int): Iterations of each run continuing it.
         cfg_options (list[str]): ``--cfg-options`` of every stage-1 run.
+        warmup_config (str): The warm-up of every variant but ``cam``
+            (whose warm-up is the plain CAM); its runs go in a subfolder
+            named after it unless it is the plain CAM.
         quick (bool): The CI size (tiny data, single-scale inference).
         log (str, optional): File the tools' output is appended to.
         env (dict, optional): Added to the tools' environment.
@@ -126,10 +141,12 @@ class Ablation:
                  warmup_iters: int,
                  iters: int,
                  cfg_options: Sequence[str] = (),
+                 warmup_config: str = CAM_WARMUP,
                  quick: bool = False,
                  log: Optional[str] = None,
                  env: Optional[Dict[str, str]] = None) -> None:
         self.stages = StageRunner(work_dir, log=log, env=env)
+        self.warmup_config = warmup_config
         self.data_seed = data_seed
         self.base = osp.join(self.stages.work_dir, f'data{data_seed}')
         self.warmup_iters = warmup_iters
@@ -143,27 +160,41 @@ class Ablation:
         the shared ones."""
         return data_options(self.root) + self.extra
 
-    def warm_up(self) -> str:
-        """The data set and its plain-CAM warm-up run; its checkpoint."""
+    def warm_up(self, variant: str) -> str:
+        """The data set and the warm-up run ``variant`` continues; its
+        checkpoint."""
         self.root = self.stages.make_synthetic_voc(
             self.base, self.data_seed, QUICK['data'] if self.quick else ())
+        config = self._warmup_config(variant)
         return self.stages.train(
-            f'{SYNTHETIC}/cam_r18_synthetic.py',
-            osp.join(self.base, 'warmup'), self.options() +
-            ['randomness.seed=0'] + schedule(self.warmup_iters))
+            config, osp.join(self.base, self._warmup_name(config)),
+            self.options() + ['randomness.seed=0'] +
+            schedule(self.warmup_iters))
 
-    def continue_from(self, warm: str, name: str, variant: str,
+    def _warmup_config(self, variant: str) -> str:
+        return CAM_WARMUP if variant == 'cam' else self.warmup_config
+
+    @staticmethod
+    def _warmup_name(config: str) -> str:
+        """'warmup' for the plain CAM, else 'warmup_<config name>'."""
+        return 'warmup' if config == CAM_WARMUP else \
+            'warmup_' + osp.splitext(osp.basename(config))[0]
+
+    def continue_from(self, name: str, variant: str,
                       options: List[str]) -> tuple:
-        """Train ``variant`` (plus options) from the warm-up checkpoint.
+        """Train ``variant`` (plus options) from its warm-up checkpoint.
 
         Returns:
             tuple: The derived config, its final checkpoint, its work dir.
         """
-        work_dir = osp.join(self.base, name)
+        warm = self.warm_up(variant)
+        config = self._warmup_config(variant)
+        base = self.base if config == CAM_WARMUP else osp.join(
+            self.base, self._warmup_name(config)[len('warmup_'):])
+        work_dir = osp.join(base, name)
         # no pseudo masks after training: the scores make them
-        config = without_pseudo_label_hook(
-            f'{SYNTHETIC}/{variant}_r18_synthetic.py',
-            osp.join(self.base, f'{name}.py'))
+        config = without_pseudo_label_hook(VARIANT_CONFIGS[variant],
+                                           f'{work_dir}.py')
         checkpoint = self.stages.train(
             config, work_dir, self.options() + options +
             schedule(self.iters) + [f'load_from={warm}'])
@@ -207,12 +238,11 @@ class Ablation:
         """Warm-up, then every variant and training seed from it; the
         runs of ``stage2_seeds`` (all if empty, none if None) with a
         stage-2 score."""
-        warm = self.warm_up()
         rows = []
         for train_seed in train_seeds:
             for variant in variants:
                 config, checkpoint, work_dir = self.continue_from(
-                    warm, f'{variant}_seed{train_seed}', variant,
+                    f'{variant}_seed{train_seed}', variant,
                     [f'randomness.seed={train_seed}'])
                 stage2 = stage2_seeds is not None and (
                     not stage2_seeds or train_seed in stage2_seeds)
@@ -247,7 +277,8 @@ def ablate(args: argparse.Namespace, data_seed: int) -> List[Dict]:
                                          args.jobs)))) if args.jobs > 1 \
         else {}
     ablation = Ablation(args.work_dir, data_seed, args.warmup_iters,
-                        args.iters, args.cfg_options, args.quick, **parallel)
+                        args.iters, args.cfg_options, args.warmup_config,
+                        args.quick, **parallel)
     return ablation.run(args.variants, args.train_seeds, args.stage2)
 
 

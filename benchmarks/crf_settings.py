@@ -60,11 +60,9 @@ def setting_options(setting: dict) -> List[str]:
 
 def compare(ablation: Ablation, names: List[str]) -> List[Dict]:
     """Each design's val mIoU without CRF and with every setting."""
-    warm = ablation.warm_up()
     rows = []
     for name in names:
-        config, checkpoint, work_dir, options = design_run(ablation, warm,
-                                                           name)
+        config, checkpoint, work_dir, options = design_run(ablation, name)
         plain = ablation.stages.test_val(config, checkpoint, work_dir,
                                          options)
         for setting, overrides in SETTINGS.items():
@@ -98,7 +96,7 @@ def report(rows: List[Dict], args: argparse.Namespace,
 def main() -> None:
     args = parse_args()
     ablation = Ablation(args.work_dir, args.data_seed, args.warmup_iters,
-                        ITERS, args.cfg_options)
+                        ITERS, args.cfg_options, args.warmup_config)
     report(compare(ablation, args.designs), args, ablation.stages.work_dir)
 
 

@@ -171,6 +171,41 @@ DESIGNS.update({**aggregations('cam', *DESIGNS['cam']),
                 **aggregations(CHOSEN, *DESIGNS[CHOSEN])})
 
 
+def authors(**parts: List[str]) -> Dict[str, Tuple[str, List[str]]]:
+    """The authors' recipe (configs/synthetic/
+    rcm_mam_r18_synthetic_authors.py, run with ``--warmup-config
+    configs/synthetic/rcm_r18_synthetic_authors.py``) with one part at a
+    time set to the project's default."""
+    return {'authors' + (f', {part}' if part else ''): (
+        'rcm_mam_authors', options) for part, options in parts.items()}
+
+
+# each part of the authors' recipe set to the default's choice
+DESIGNS.update(authors(**{
+    '': [],
+    'MAM plain mean (model_MM_RCM)': ['model.mam_loss.attention=none'],
+    'RCM and MAM at the feature map': [
+        'model.train_cfg.loss_resolution=feature'],
+    "today's RCM labels (band 0.05-0.4, skip)": [
+        'model.rcm_loss.bg_threshold=0.05', 'model.rcm_loss.fg_threshold=0.4',
+        'model.rcm_loss.skip_missed=unrecognised'],
+    'multi-scale prototypes': ['model.rcm_loss.prototype_cams=multi_scale'],
+    'unavailable classes ignored': ['model.rcm_loss.unavailable=ignore'],
+    "today's MAM (relu-norm, scale-1 weights, skip)": [
+        'model.mam_loss.label_mask=False', 'model.mam_loss.normalise=True',
+        'model.mam_loss.attention=scale_one',
+        'model.mam_loss.reduction=labelled',
+        'model.mam_loss.skip_missed=unrecognised'],
+    'loss weights 0.1': ['model.rcm_loss.loss_weight=0.1',
+                         'model.mam_loss.loss_weight=0.1'],
+    'momentum 0.9, 10x head': [
+        'optim_wrapper.optimizer.momentum=0.9',
+        'optim_wrapper.paramwise_cfg.custom_keys.projection.lr_mult=10.0',
+        'optim_wrapper.paramwise_cfg.custom_keys.classifier.lr_mult=10.0'],
+    'memory 5 (replace)': ['model.rcm_loss.memory_size=5'],
+}))
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__,
@@ -192,9 +227,8 @@ def suffix(iters: int) -> str:
     return '' if iters == ITERS else f'_{iters}iters'
 
 
-def design_run(ablation: Ablation, warm: str, name: str) -> tuple:
-    """The design's run from the warm-up checkpoint ``warm``, trained
-    unless done.
+def design_run(ablation: Ablation, name: str) -> tuple:
+    """The design's run from its warm-up checkpoint, trained unless done.
 
     Returns:
         tuple: Its config, final checkpoint and work dir, and the
@@ -204,18 +238,17 @@ def design_run(ablation: Ablation, warm: str, name: str) -> tuple:
     """
     variant, options = DESIGNS[name]
     config, checkpoint, work_dir = ablation.continue_from(
-        warm, f'explore{list(DESIGNS).index(name)}' +
+        f'explore{list(DESIGNS).index(name)}' +
         suffix(ablation.iters), variant, options)
     return config, checkpoint, work_dir, ablation.options() + options
 
 
 def explore(ablation: Ablation, names: List[str]) -> List[Dict]:
     """Train and score each named design; one row each."""
-    warm = ablation.warm_up()
     rows = []
     for name in names:
         config, checkpoint, work_dir, test_options = design_run(
-            ablation, warm, name)
+            ablation, name)
         val = ablation.stages.test_val(config, checkpoint, work_dir,
                                        test_options)
         variant, options = DESIGNS[name]
@@ -247,6 +280,7 @@ def report(rows: List[Dict], args: argparse.Namespace,
     rows = merge(rows, out + '.json')
     dump_json(dict(split='val', data_seed=args.data_seed, iters=args.iters,
                    warmup_iters=args.warmup_iters,
+                   warmup_config=args.warmup_config,
                    cfg_options=args.cfg_options, designs=rows),
               out + '.json')
     lines = ['| design | val seed mIoU | threshold | mAP | s/iter |',
@@ -262,7 +296,7 @@ def report(rows: List[Dict], args: argparse.Namespace,
 def main() -> None:
     args = parse_args()
     ablation = Ablation(args.work_dir, args.data_seed, args.warmup_iters,
-                        args.iters, args.cfg_options)
+                        args.iters, args.cfg_options, args.warmup_config)
     report(explore(ablation, args.designs), args, ablation.stages.work_dir)
 
 

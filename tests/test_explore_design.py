@@ -14,6 +14,7 @@ from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
 
 from benchmarks import explore_design
+from benchmarks.ablation import VARIANT_CONFIGS
 from benchmarks.crf_settings import SETTINGS, setting_options
 from benchmarks.explore_design import DESIGNS
 from benchmarks.rcm_labels import class_fractions
@@ -41,9 +42,8 @@ def design_config(name: str) -> Config:
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=PathDictAction)
     parsed = parser.parse_args(['--cfg-options', *options] if options else [])
-    return load_config(
-        osp.join(ROOT, 'configs', f'synthetic/{variant}_r18_synthetic.py'),
-        parsed.cfg_options)
+    return load_config(osp.join(ROOT, VARIANT_CONFIGS[variant]),
+                       parsed.cfg_options)
 
 
 @pytest.mark.parametrize('name', list(DESIGNS))
@@ -54,6 +54,16 @@ def test_design_builds_with_its_losses(name):
     variant = DESIGNS[name][0]
     assert (model.rcm_loss is not None) == ('rcm' in variant)
     assert (model.mam_loss is not None) == ('mam' in variant)
+
+
+def test_authors_designs_change_their_part():
+    authors = config('synthetic/rcm_mam_r18_synthetic_authors.py')
+    momentum = design_config('authors, momentum 0.9, 10x head')
+    assert momentum.optim_wrapper.optimizer.momentum == 0.9
+    assert authors.optim_wrapper.optimizer.momentum == 0.0
+    assert momentum.optim_wrapper.paramwise_cfg.custom_keys == dict(
+        projection=dict(lr_mult=10.0), classifier=dict(lr_mult=10.0))
+    assert design_config('authors').model == authors.model
 
 
 def test_chosen_design_is_the_config_default():
@@ -125,13 +135,6 @@ def test_crf_design_labels_come_from_the_image_classes(voc_root):
     assert torch.equal(support.cam, class_fractions(masks, 20, (10, 10)))
 
 
-def test_literal_voc_config_is_the_literal_design():
-    literal = config('rcm_mam_r50_voc_literal.py').model
-    design = design_config('literal (rcm 1, mam raw 1)').model
-    assert literal.rcm_loss == design.rcm_loss
-    assert literal.mam_loss == design.mam_loss
-
-
 def test_crf_settings_are_valid_crf_configs():
     for setting in SETTINGS.values():
         CAMIoUMetric(crf=setting)  # checks keys and unary
@@ -151,10 +154,7 @@ class RecordingAblation:
     def options(self):
         return ['data=1', 'shared=1']
 
-    def warm_up(self):
-        return 'warm.pth'
-
-    def continue_from(self, warm, name, variant, options):
+    def continue_from(self, name, variant, options):
         return 'design.py', 'design.pth', 'design_dir'
 
     def test_val(self, config, checkpoint, work_dir, options, crf=False):

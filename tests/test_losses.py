@@ -7,6 +7,7 @@ import torch
 from projects.rcm_mam.models.cam_utils import sum_passes
 from projects.rcm_mam.models.losses import MAMLoss, RCMLoss
 from projects.rcm_mam.models.losses.mam_loss import cosine_weights
+from projects.rcm_mam.models.upsampled_features import UpsampledFeatures
 from projects.rcm_mam.models.losses.rcm_loss import (image_prototypes,
                                                      leave_one_out,
                                                      pixel_pseudo_labels,
@@ -47,7 +48,8 @@ def test_cam_aggregation_order_of_relu_and_sum():
 def test_image_prototypes_are_normalised_masked_sums():
     features = torch.tensor([[[[1., 0., 0.6]], [[0., 1., 0.8]]]])  # (1,2,1,3)
     labels = torch.tensor([[[1, 1, 255]]])
-    protos = image_prototypes(features, labels, num_classes=3)
+    protos = image_prototypes(UpsampledFeatures(features, (1, 3)), labels,
+                              num_classes=3)
     s = 1 / math.sqrt(2)
     torch.testing.assert_close(protos[0],
                                torch.tensor([[0., 0.], [s, s], [0., 0.]]))

@@ -37,9 +37,8 @@ model = dict(
     # RCM and MAM as benchmarks/explore_design.py chose them on the held-out
     # split of the synthetic set in the pretrained regime (Parts-64
     # backbone, frozen BN, SGD: the best RCM + MAM design on both data
-    # seeds' val; README, "Results"). The paper's values as written are
-    # configs/rcm_mam_r50_voc_literal.py: on the synthetic val its MAM on
-    # raw CAMs collapses the classifier.
+    # seeds' val; README, "Results"). The authors' own forms are
+    # configs/_base_/authors_recipe.py (configs/*_authors.py).
     rcm_loss=dict(
         type='RCMLoss',
         fg_threshold=0.4,

@@ -14,7 +14,8 @@ class CAMOutput(NamedTuple):
 
     Attributes:
         feature (Tensor): (N, D, h, w) pixel features (the projection's
-            output, which the classifier reads and RCM contrasts).
+            output, after its activation if any, which the classifier reads
+            and RCM contrasts).
         cam (Tensor): (N, C, h, w) class activation maps (raw scores).
         logits (Tensor): (N, C) image logits, the global average of ``cam``.
     """
@@ -39,6 +40,10 @@ class CAMNet(BaseModule):
             every CAM carries a learned constant (the classifier applied to
             the bias), which moves where ReLU and the background threshold
             cut; IRN's CAM has none. Defaults to True.
+        act_cfg (dict, optional): Activation after the projection, e.g.
+            ``dict(type='ReLU')`` as the authors' network (the CAMs and
+            RCM's feature are then the ReLU'd feature's); None: the
+            projection is linear. Defaults to None.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -48,11 +53,12 @@ class CAMNet(BaseModule):
                  num_classes: int = 20,
                  channels: int = 256,
                  projection_bias: bool = True,
+                 act_cfg: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
         self.backbone = MODELS.build(backbone)
         self.projection = ConvModule(in_channels, channels, 1,
-                                     bias=projection_bias, act_cfg=None)
+                                     bias=projection_bias, act_cfg=act_cfg)
         self.classifier = nn.Conv2d(channels, num_classes, 1, bias=False)
 
     def forward(self, images: Tensor) -> CAMOutput:

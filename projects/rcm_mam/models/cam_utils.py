@@ -18,6 +18,14 @@ def rescale(images: Tensor, scale: float) -> Tensor:
                          align_corners=False)
 
 
+def resized(x: Tensor, size: Sequence[int]) -> Tensor:
+    """(N, C, h, w) maps bilinearly resized to ``size`` (unchanged if they
+    have it)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return resize(x, size=tuple(size), mode='bilinear', align_corners=False)
+
+
 def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,
                         scales: Sequence[float],
                         size: Tuple[int, int]) -> List[CAMOutput]:
@@ -36,8 +44,7 @@ def multi_scale_forward(net: Callable[[Tensor], CAMOutput], images: Tensor,
     outputs = []
     for scale in scales:
         out = net(rescale(images, scale))
-        outputs.append(out._replace(cam=resize(
-            out.cam, size=size, mode='bilinear', align_corners=False)))
+        outputs.append(out._replace(cam=resized(out.cam, size)))
     return outputs
 
 

@@ -17,7 +17,7 @@ from ..utils.dist import finite_on_all_ranks, global_mean
 from ..utils.errors import InputError
 from .cam_net import CAMNet, CAMOutput
 from .cam_utils import (check_cam_aggregation, labels_from_samples,
-                        max_normalise, multi_scale_forward, rescale,
+                        max_normalise, multi_scale_forward, rescale, resized,
                         sum_passes)
 from .losses import RCMLoss, SupportLoss
 
@@ -70,7 +70,11 @@ class MainSupportCAMNet(BaseSegmentor):
         train_cfg (dict): ``support_scales`` (SupportNet input scales, must
             include 1), ``mam_scales`` (MainNet scales of MAM, must include
             1), ``mam_every`` (MAM runs on every k-th image of the global
-            batch: 2 = half, as the paper) and ``max_nonfinite`` (training
+            batch: 2 = half, as the paper), ``loss_resolution`` (where RCM
+            and MAM compare: 'feature', at MainNet's feature map, the
+            default, or 'input', with every CAM and feature bilinearly
+            upsampled to the input crop, as the authors' code) and
+            ``max_nonfinite`` (training
             stops after that many non-finite RCM or MAM losses in a row;
             default 20).
         test_cfg (dict): ``scales`` (must include 1, whose pass gives the
@@ -119,6 +123,12 @@ class MainSupportCAMNet(BaseSegmentor):
                 ('test_cfg.scales', test_cfg['scales'])):
             if 1.0 not in scales:
                 raise InputError(f'model.{key} = {scales} must include 1.0.')
+        if train_cfg.get('loss_resolution', 'feature') not in (
+                'feature', 'input'):
+            raise InputError(
+                'model.train_cfg.loss_resolution='
+                f"{train_cfg['loss_resolution']!r} is not a resolution. "
+                "Fix: use 'feature' or 'input'.")
 
     def _build_rcm_loss(self, cfg: OptConfigType) -> Optional[RCMLoss]:
         """RCM with MainNet's sizes and the model's ``cam_aggregation``."""
@@ -170,19 +180,23 @@ class MainSupportCAMNet(BaseSegmentor):
         labels = labels_from_samples(data_samples)
         main = self.main_net(inputs)
         losses = dict(loss_cls=self.loss_cls(main.logits, labels))
+        size = inputs.shape[-2:] if self.train_cfg.get(
+            'loss_resolution') == 'input' else main.cam.shape[-2:]
         support_cams = None  # (S, N, C, h, w) once SupportNet ran
         if self.rcm_loss is not None:
-            support = self._support_forward(inputs, main.cam.shape[-2:])
+            support = self._support_forward(inputs, size)
             support_cams = torch.stack([out.cam for out in support])
             scale_one = self.train_cfg['support_scales'].index(1.0)
             loss = in_fp32(self.rcm_loss, main.feature,
-                           support[scale_one].feature, support_cams, labels)
+                           support[scale_one].feature, support_cams, labels,
+                           scale_one)
             losses[self.rcm_loss.loss_name] = self._weighted(
                 self.rcm_loss, loss)
         if self.mam_loss is not None:
             losses[self.mam_loss.loss_name] = self._weighted(
                 self.mam_loss,
-                self._mam(inputs, main, support_cams, labels))
+                self._mam(inputs, resized(main.cam, size), support_cams,
+                          labels))
         for name, count in self._nonfinite_total.items():  # logged only
             losses[name.replace('loss_', 'nonfinite_', 1)] = \
                 main.logits.new_tensor(float(count))
@@ -200,27 +214,29 @@ class MainSupportCAMNet(BaseSegmentor):
                                        self.train_cfg['support_scales'],
                                        size)
 
-    def _mam(self, inputs: Tensor, main: CAMOutput,
+    def _mam(self, inputs: Tensor, cam: Tensor,
              support_cams: Optional[Tensor], labels: Tensor) -> Tensor:
         """MAM loss on every ``mam_every``-th image of the global batch.
 
-        ``support_cams`` are SupportNet's (S, N, C, h, w) CAMs of the whole
-        batch (RCM's); None: SupportNet runs on MAM's images only.
+        ``cam`` is MainNet's (N, C, h, w) scale-1 CAM of the batch at the
+        losses' resolution; ``support_cams`` are SupportNet's
+        (S, N, C, h, w) CAMs of the whole batch at it (RCM's); None:
+        SupportNet runs on MAM's images only.
         """
         n = len(inputs)
         every = self.train_cfg['mam_every']
         index = [i for i in range(n) if (get_rank() * n + i) % every == 0]
         if not index:  # no MAM image here; the other ranks' count this one
-            return global_mean(main.cam.sum() * 0, main.cam.new_zeros(()))
+            return global_mean(cam.sum() * 0, cam.new_zeros(()))
         if support_cams is None:
             support_cams = torch.stack([
                 out.cam for out in self._support_forward(
-                    inputs[index], main.cam.shape[-2:])
+                    inputs[index], cam.shape[-2:])
             ])
         else:
             support_cams = support_cams[:, index]
         return in_fp32(self.mam_loss,
-                       self._mam_main_cams(inputs[index], main.cam[index]),
+                       self._mam_main_cams(inputs[index], cam[index]),
                        support_cams, labels[index],
                        self.train_cfg['mam_scales'].index(1.0))
 
@@ -230,15 +246,15 @@ class MainSupportCAMNet(BaseSegmentor):
         Args:
             images (Tensor): (n, 3, H, W) MAM's images.
             cam (Tensor): (n, C, h, w) their scale-1 CAM (of the batch's
-                pass), which the other scales are resized to.
+                pass, at the losses' resolution), which the other scales
+                are resized to.
 
         Returns:
             Tensor: (S_m, n, C, h, w) CAMs.
         """
         return torch.stack([
-            cam if scale == 1 else resize(
-                self.main_net(rescale(images, scale)).cam,
-                size=cam.shape[-2:], mode='bilinear', align_corners=False)
+            cam if scale == 1 else resized(
+                self.main_net(rescale(images, scale)).cam, cam.shape[-2:])
             for scale in self.train_cfg['mam_scales']
         ])
 

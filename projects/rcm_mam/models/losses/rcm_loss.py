@@ -1,5 +1,5 @@
 """RCM: regional contrast of MainNet pixels against SupportNet prototypes."""
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -8,6 +8,7 @@ from torch import Tensor
 
 from ...utils.dist import gather_batch, global_mean
 from ..cam_utils import check_cam_aggregation, max_normalise, sum_passes
+from ..upsampled_features import UpsampledFeatures
 from .support_loss import SupportLoss
 
 IGNORE = 255
@@ -59,26 +60,27 @@ def valid_one_hot(labels: Tensor, num_classes: int) -> Tensor:
     return one_hot * valid[..., None]
 
 
-def image_prototypes(features: Tensor, labels: Tensor,
+def image_prototypes(features: UpsampledFeatures, labels: Tensor,
                      num_classes: int) -> Tensor:
     """Each image's unit-norm prototype of each class (0 where absent).
 
     Args:
-        features (Tensor): (N, D, h, w) unit-norm pixel features.
-        labels (Tensor): (N, h, w) labels in {0, ..., K-1, 255}.
+        features (UpsampledFeatures): The unit pixel features at the
+            labels' (H, W).
+        labels (Tensor): (N, H, W) labels in {0, ..., K-1, 255}.
         num_classes (int): K, background included.
 
     Returns:
         Tensor: (N, K, D) normalised masked sums of the features.
     """
-    one_hot = valid_one_hot(labels, num_classes)
-    sums = torch.einsum('nhwk,ndhw->nkd', one_hot.to(features), features)
+    one_hot = valid_one_hot(labels, num_classes).permute(0, 3, 1, 2)
+    sums = features.region_sums(one_hot.to(features.feature))
     return F.normalize(sums, dim=2)
 
 
 def leave_one_out(protos: Tensor, present: Tensor, offset: int,
-                  batch: int, extra_sum: Tensor,
-                  extra_count: Tensor) -> tuple:
+                  batch: int, extra_sum: Union[Tensor, float],
+                  extra_count: Union[Tensor, float]) -> tuple:
     """Per image, the mean prototype of the *other* images (plus extras).
 
     Args:
@@ -86,8 +88,9 @@ def leave_one_out(protos: Tensor, present: Tensor, offset: int,
         present (Tensor): (B, K) float, 1 where a class has a region.
         offset (int): Index in ``protos`` of this rank's first image.
         batch (int): Number N of this rank's images.
-        extra_sum (Tensor): (K, D) sum of memory prototypes.
-        extra_count (Tensor): (K,) number of memory prototypes.
+        extra_sum (Tensor or float): (K, D) sum of memory prototypes, or 0.
+        extra_count (Tensor or float): (K,) number of memory prototypes, or
+            0.
 
     Returns:
         tuple: (N, K, D) unit-norm prototypes and (N, K) bool availability
@@ -105,7 +108,9 @@ class RCMLoss(SupportLoss):
 
     SupportNet's multi-scale CAMs give pixel pseudo labels; SupportNet's
     features averaged over each label region give per-image class
-    prototypes; every MainNet pixel feature is classified by cosine
+    prototypes; every MainNet pixel feature (both nets' features bilinearly
+    upsampled to the CAMs' size where it is larger, as the authors' code
+    does at the input crop: ``UpsampledFeatures``) is classified by cosine
     similarity (times ``temperature``) to the leave-one-out prototypes of
     the batch (gathered over all ranks), with cross-entropy against its
     pseudo label, averaged over the valid pixels of all ranks: 8 GPUs at
@@ -123,7 +128,22 @@ class RCMLoss(SupportLoss):
             (= ``fg_threshold``: no ignore band, as the paper).
         temperature (float): Scale T of the cosine logits (logits = T cos).
             Defaults to 2.
+        prototype_cams (str): The CAMs whose regions the prototypes average
+            over: 'multi_scale' (the pixel labels' own regions) or
+            'scale_one' (SupportNet's scale-1 CAM alone, thresholded the
+            same way, as the authors' code). Defaults to 'multi_scale'.
+        unavailable (str): A class no other image (nor the memory) has a
+            prototype for: 'ignore' (its logit is excluded and its pixels
+            ignored) or 'zero' (a zero prototype, logit 0, every pixel
+            counted, as the authors' code). Defaults to 'ignore'.
         memory_size (int): Prototypes remembered per class. Defaults to 0.
+        memory_mode (str): 'extend': the memory holds image prototypes,
+            which join every image's leave-one-out mean; 'replace' (the
+            authors' optional memory, 5 deep): it holds the batch's
+            leave-one-out prototypes (norm > 0.999), and every image uses
+            the normalised mean of the memory, this batch's pushes
+            included, instead of its own leave-one-out prototype.
+            Defaults to 'extend'.
         skip_missed (str, optional): 'unrecognised': give no pseudo labels
             (so no prototypes and no loss) to an image in which SupportNet
             misses one of its labelled classes (``SupportLoss.missed``):
@@ -138,6 +158,9 @@ class RCMLoss(SupportLoss):
             ``MainSupportCAMNet`` applies. Defaults to 1.
         loss_name (str): Key in the loss dict. Defaults to 'loss_rcm'.
     """
+    choices = dict(prototype_cams=('multi_scale', 'scale_one'),
+                   unavailable=('ignore', 'zero'),
+                   memory_mode=('extend', 'replace'))
 
     def __init__(self,
                  num_classes: int = 20,
@@ -145,7 +168,10 @@ class RCMLoss(SupportLoss):
                  fg_threshold: float = 0.3,
                  bg_threshold: float = None,
                  temperature: float = 2.0,
+                 prototype_cams: str = 'multi_scale',
+                 unavailable: str = 'ignore',
                  memory_size: int = 0,
+                 memory_mode: str = 'extend',
                  skip_missed: Optional[str] = None,
                  cam_aggregation: str = 'sum_then_relu',
                  loss_weight: float = 1.0,
@@ -157,7 +183,11 @@ class RCMLoss(SupportLoss):
             else bg_threshold
         assert self.bg_threshold <= self.fg_threshold
         self.temperature = temperature
+        self.prototype_cams = self.check_choice('prototype_cams',
+                                                prototype_cams)
+        self.unavailable = self.check_choice('unavailable', unavailable)
         self.memory_size = memory_size
+        self.memory_mode = self.check_choice('memory_mode', memory_mode)
         check_cam_aggregation(cam_aggregation)
         self.cam_aggregation = cam_aggregation
         self.register_buffer(
@@ -165,50 +195,92 @@ class RCMLoss(SupportLoss):
         self.register_buffer('memory_count',
                              torch.zeros(self.num_classes, dtype=torch.long))
 
-    def forward(self, main_feature: Tensor, support_feature: Tensor,
-                support_cams: Tensor, labels: Tensor) -> Tensor:
+    def forward(self,
+                main_feature: Tensor,
+                support_feature: Tensor,
+                support_cams: Tensor,
+                labels: Tensor,
+                ref_index: Optional[int] = None) -> Tensor:
         """The RCM loss.
 
         Args:
             main_feature (Tensor): (N, D, h, w) MainNet pixel features.
             support_feature (Tensor): (N, D, h, w) SupportNet pixel features
                 at scale 1.
-            support_cams (Tensor): (S, N, C, h, w) SupportNet CAMs at each
-                scale, resized to (h, w).
+            support_cams (Tensor): (S, N, C, H, W) SupportNet CAMs at each
+                scale, resized to the size (H, W) at which RCM compares
+                (the features' own or larger).
             labels (Tensor): (N, C) multi-hot image labels.
+            ref_index (int, optional): Which of the S scales is 1 (needed
+                by ``prototype_cams='scale_one'``).
 
         Returns:
             Tensor: Scalar loss.
         """
         with torch.no_grad():
-            scores = support_scores(support_cams, labels,
-                                    self.cam_aggregation)
-            pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
-                                         self.fg_threshold)
-            if self.skip_missed:
-                pseudo[self.missed(support_cams, labels).any(1)] = IGNORE
+            pseudo = self._pixel_labels(support_cams, labels)
+            regions = pseudo if self.prototype_cams == 'multi_scale' else \
+                self._pixel_labels(support_cams[ref_index:ref_index + 1],
+                                   labels)
             protos = image_prototypes(
-                F.normalize(support_feature, dim=1), pseudo,
-                self.num_classes)
-            present = (protos.norm(dim=2) > 0).to(protos)
-            all_protos, offset = gather_batch(protos)
-            all_present, _ = gather_batch(present)
-            memory_count = self.memory_count.clamp(max=self.memory_size)
-            prototypes, available = leave_one_out(
-                all_protos, all_present, offset, len(protos),
-                self.memory.sum(1), memory_count)
-            if self.training and self.memory_size:
-                self._remember(all_protos, all_present.bool())
-            # pixels whose class has no prototype are ignored
-            index = pseudo.clamp(max=self.num_classes - 1).flatten(1)
-            usable = available.gather(1, index).view_as(pseudo)
-            target = pseudo.masked_fill(~usable, IGNORE)
-        logits = self.temperature * torch.einsum(
-            'ndhw,nkd->nkhw', F.normalize(main_feature, dim=1), prototypes)
-        logits = logits.masked_fill(~available[:, :, None, None], EXCLUDED)
+                UpsampledFeatures(support_feature, pseudo.shape[-2:]),
+                regions, self.num_classes)
+            prototypes, available = self._prototypes(protos)
+            target = pseudo
+            if self.unavailable == 'ignore':
+                index = pseudo.clamp(max=self.num_classes - 1).flatten(1)
+                usable = available.gather(1, index).view_as(pseudo)
+                target = pseudo.masked_fill(~usable, IGNORE)
+        logits = self.temperature * UpsampledFeatures(
+            main_feature, pseudo.shape[-2:]).cosine(prototypes)
+        if self.unavailable == 'ignore':
+            logits = logits.masked_fill(~available[:, :, None, None],
+                                        EXCLUDED)
         total = F.cross_entropy(logits, target, ignore_index=IGNORE,
                                 reduction='sum')
         return global_mean(total, (target != IGNORE).sum())
+
+    def _pixel_labels(self, support_cams: Tensor, labels: Tensor) -> Tensor:
+        """(N, H, W) pixel labels of (S, N, C, H, W) SupportNet CAMs, none
+        (255) in an image where SupportNet misses a class by
+        ``skip_missed``."""
+        scores = support_scores(support_cams, labels, self.cam_aggregation)
+        pseudo = pixel_pseudo_labels(scores, self.bg_threshold,
+                                     self.fg_threshold)
+        if self.skip_missed:
+            pseudo[self.missed(support_cams, labels).any(1)] = IGNORE
+        return pseudo
+
+    def _prototypes(self, protos: Tensor) -> Tuple[Tensor, Tensor]:
+        """Each image's prototypes from the image prototypes of the batch
+        (all ranks) and the memory, which this updates when training.
+
+        Args:
+            protos (Tensor): (N, K, D) this rank's image prototypes.
+
+        Returns:
+            tuple: (N, K, D) unit-norm (or zero) prototypes and (N, K) bool
+            availability.
+        """
+        present = (protos.norm(dim=2) > 0).to(protos)
+        all_protos, offset = gather_batch(protos)
+        all_present, _ = gather_batch(present)
+        n = len(protos)
+        if self.memory_mode == 'replace' and self.memory_size:
+            if self.training:  # every image's leave-one-out prototype
+                loo, _ = leave_one_out(all_protos, all_present, 0,
+                                       len(all_protos), 0, 0)
+                self._remember(loo, loo.norm(dim=2) > 0.999)
+            shared = F.normalize(self.memory.sum(1), dim=1)
+            return (shared.expand(n, -1, -1),
+                    (self.memory_count > 0).expand(n, -1))
+        memory_count = self.memory_count.clamp(max=self.memory_size)
+        prototypes, available = leave_one_out(
+            all_protos, all_present, offset, n, self.memory.sum(1),
+            memory_count)
+        if self.training and self.memory_size:
+            self._remember(all_protos, all_present.bool())
+        return prototypes, available
 
     def _remember(self, protos: Tensor, present: Tensor) -> None:
         """Push the batch's prototypes into each class's ring buffer.

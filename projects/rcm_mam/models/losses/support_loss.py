@@ -1,5 +1,5 @@
 """What RCM and MAM share: a weight, a log name and the skip_missed guard."""
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch.nn as nn
 from torch import Tensor
@@ -21,6 +21,7 @@ class SupportLoss(nn.Module):
         loss_name (str): Key in the loss dict.
     """
     missed_criteria: Tuple[str, ...] = ('unrecognised', )
+    choices: Dict[str, Tuple[str, ...]] = {}  # the string fields' values
 
     def __init__(self, skip_missed: Optional[str], loss_weight: float,
                  loss_name: str) -> None:
@@ -34,6 +35,15 @@ class SupportLoss(nn.Module):
         self.skip_missed = skip_missed
         self.loss_weight = loss_weight
         self._loss_name = loss_name
+
+    def check_choice(self, field: str, value: str) -> str:
+        """``value`` if it is one of ``choices[field]``, else a one-line
+        error."""
+        if value not in self.choices[field]:
+            raise InputError(
+                f'{type(self).__name__} {field}={value!r} is not a choice. '
+                f'Fix: use one of {", ".join(map(repr, self.choices[field]))}.')
+        return value
 
     @property
     def loss_name(self) -> str:
