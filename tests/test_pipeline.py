@@ -1,4 +1,5 @@
 """tools/run_pipeline.py at test size: the table, its files, a re-run."""
+import glob
 import json
 import os.path as osp
 import shutil
@@ -107,6 +108,32 @@ def test_pipeline_crf_threshold_is_chosen_after_crf(tmp_path, voc_root):
         rows['CAM + CRF mIoU on train'], abs=0.01)
     masks = json.load(open(work / 'pseudo_masks' / 'pseudo_labels.json'))
     assert masks['crf']
+
+
+def logged_losses(work_dir) -> set:
+    """The loss names a training logged in its scalars.json."""
+    (log, ) = glob.glob(f'{work_dir}/*/vis_data/scalars.json')
+    return {key for line in open(log) for key in json.loads(line)
+            if key.startswith('loss_')}
+
+
+@pytest.mark.slow
+def test_pipeline_runs_the_authors_recipe(tmp_path, voc_root):
+    work = tmp_path / 'pipe'
+    stages = [f'configs/synthetic/{name}_r18_synthetic_authors.py'
+              for name in ('rcm', 'rcm_mam')]
+    pipeline(voc_root, work, '--stage1-configs', *stages)
+    rcm, rcm_mam = (work / f'stage1_{i}_{name}_r18_synthetic_authors'
+                    for i, name in enumerate(('rcm', 'rcm_mam')))
+    # the RCM stage from the pretrained backbone, then RCM + MAM from it
+    assert logged_losses(rcm) == {'loss_cls', 'loss_rcm'}
+    assert logged_losses(rcm_mam) == {'loss_cls', 'loss_rcm', 'loss_mam'}
+    record = json.load(open(rcm_mam / 'train_command.json'))
+    assert f'load_from={open(rcm / "done").read().strip()}' in record[
+        'arguments']
+    rows = {r['stage']: r['mIoU'] for r in json.load(
+        open(work / 'summary.json'))['rows']}
+    assert 0 < rows['stage 2 mIoU on val'] <= 100
 
 
 def test_claim_tells_a_retrained_checkpoint_from_the_old_one(tmp_path):

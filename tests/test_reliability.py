@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import PYTHON, ROOT, save_model_checkpoint, tiny_config
@@ -19,19 +20,22 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=PYTHON)
 
 
 def start(args, **kwargs) -> subprocess.Popen:
+    """``args`` in a process group of their own, ``kwargs`` added to the
+    environment."""
     return subprocess.Popen(args, cwd=ROOT, env=dict(ENV, **kwargs),
                             stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
 
 
 def kill_when(process: subprocess.Popen, ready, timeout: float = 600):
-    """SIGKILL ``process`` as soon as ``ready()`` holds."""
+    """SIGKILL ``process`` and its children as soon as ``ready()`` holds."""
     deadline = time.monotonic() + timeout
     while not ready():
         assert process.poll() is None, process.stderr.read()[-3000:]
         assert time.monotonic() < deadline, 'never got ready'
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
 
@@ -76,6 +80,36 @@ def test_training_killed_then_resumed(tmp_path, voc_root):
     loss = [rows[i]['loss_cls'] for i in range(1, iters + 1)]
     initial, before, after = loss[0], np.mean(loss[4:6]), np.mean(loss[6:8])
     assert abs(after - before) < abs(after - initial), loss
+
+
+@pytest.mark.slow
+def test_killed_second_stage_resumes_its_own_work(tmp_path, voc_root):
+    """The pipeline's stage runner passes --resume with the stage's
+    load_from (the previous stage's checkpoint, here at iteration 12); the
+    killed stage of 8 iterations must go on from its own iteration 4."""
+    first = tiny_config(tmp_path / 'first.py', voc_root, FULL, iters=12)
+    second = tiny_config(tmp_path / 'second.py', voc_root, FULL, iters=8)
+    driver = f'''
+from projects.rcm_mam.apis import StageRunner
+stages = StageRunner({str(tmp_path)!r})
+warm = stages.train({first!r}, {str(tmp_path / "first")!r}, [])
+stages.train({second!r}, {str(tmp_path / "second")!r}, [f"load_from={{warm}}"])
+'''
+    work = tmp_path / 'second'
+    kill_when(start([PYTHON, '-c', driver]), lambda: osp.isfile(
+        work / 'last_checkpoint') and open(
+            work / 'last_checkpoint').read().endswith('iter_4.pth'))
+    partial = torch.load(work / 'iter_4.pth', weights_only=False)
+    assert not osp.isfile(work / 'done')
+    finish(start([PYTHON, '-c', driver]))
+    final = open(work / 'done').read().strip()
+    assert final == str(work / 'iter_8.pth')
+    assert sorted(logged(work)) == list(range(1, 9))
+    checkpoint = torch.load(final, weights_only=False)
+    assert checkpoint['meta']['iter'] == 8
+    assert not torch.equal(
+        checkpoint['state_dict']['main_net.classifier.weight'],
+        partial['state_dict']['main_net.classifier.weight'])
 
 
 @pytest.fixture(scope='module')

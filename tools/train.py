@@ -5,6 +5,9 @@
     bash tools/dist_train.sh CONFIG GPUS [...]
 
 Without a GPU, ``--launcher pytorch`` runs on CPU with the gloo backend.
+``--resume`` resumes the work dir's latest checkpoint; ``load_from`` names
+the weights a run starts from (a previous stage), which a resumed run
+keeps out of the way (MMEngine alone would resume from ``load_from``).
 """
 import argparse
 import logging
@@ -15,7 +18,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
 
 from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
                                                read_weights)
@@ -32,7 +35,8 @@ def parse_args() -> argparse.Namespace:
         '--resume',
         action='store_true',
         default=False,
-        help='resume from the latest checkpoint in the work_dir automatically')
+        help='resume from the latest checkpoint in the work_dir '
+        'automatically (without one: start from load_from, if set)')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -56,6 +60,24 @@ def parse_args() -> argparse.Namespace:
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def resume_own_work(cfg) -> None:
+    """With ``--resume`` and ``load_from``: resume the work dir's own latest
+    checkpoint if there is one, else start from ``load_from``'s weights.
+
+    MMEngine resumes from ``load_from`` when both are set: a killed second
+    stage would take the previous stage's iteration count, optimizer and
+    schedule position and, with a shorter schedule, stop at once.
+    """
+    latest = find_latest_checkpoint(cfg.work_dir)
+    if latest:
+        print_log(f'Resuming from {latest}; load_from={cfg.load_from} '
+                  'gave the weights this run started from.',
+                  logger='current')
+        cfg.load_from = None
+    else:
+        cfg.resume = False
 
 
 def main() -> None:
@@ -83,6 +105,8 @@ def main() -> None:
 
     # resume training
     cfg.resume = args.resume
+    if args.resume and cfg.load_from:
+        resume_own_work(cfg)
 
     weights = read_weights(cfg.load_from)  # a missing file stops here
     check_work_dir(cfg.work_dir)

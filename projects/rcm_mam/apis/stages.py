@@ -39,6 +39,11 @@ def data_options(root: str) -> List[str]:
             for x in ('train', 'val', 'test')]
 
 
+def cfg_options(options: Sequence[str]) -> List[str]:
+    """A tool's ``--cfg-options`` arguments (none without options)."""
+    return ['--cfg-options', *options] if options else []
+
+
 def without_pseudo_label_hook(config: str, path: str) -> str:
     """Write a config inheriting ``config`` whose ``PseudoLabelHook`` does
     not run after training.
@@ -164,8 +169,8 @@ class StageRunner:
         if not osp.isfile(done):
             resume = ['--resume'] if started else []
             self.tool('train', [config],
-                      ['--work-dir', work_dir, *resume, '--cfg-options',
-                       *options], dist=True)
+                      ['--work-dir', work_dir, *resume,
+                       *cfg_options(options)], dist=True)
             with open(osp.join(work_dir, 'last_checkpoint')) as f:
                 last = f.read().strip()
             atomic_write(done, lambda tmp: open(tmp, 'w').write(last))
@@ -181,7 +186,7 @@ class StageRunner:
                       self.gpus, osp.isfile(out))
         if not osp.isfile(out):
             self.tool('test', [config, checkpoint],
-                      ['--work-dir', work_dir, '--cfg-options', *options])
+                      ['--work-dir', work_dir, *cfg_options(options)])
             with open(sorted(glob.glob(f'{work_dir}/*/*.json'))[-1]) as f:
                 dump_json(json.load(f), out)
         with open(out) as f:
@@ -219,7 +224,7 @@ class StageRunner:
                       osp.isdir(osp.join(work_dir, 'pseudo_labels')))
         if not osp.isfile(summary):
             self.tool('make_pseudo_labels', [config, checkpoint],
-                      ['--work-dir', work_dir, *flag, '--cfg-options',
-                       *options], dist=True)
+                      ['--work-dir', work_dir, *flag,
+                       *cfg_options(options)], dist=True)
         with open(summary) as f:
             return json.load(f)['mIoU']
