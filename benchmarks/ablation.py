@@ -61,6 +61,12 @@ VARIANT_CONFIGS = {
 CAM_WARMUP = VARIANT_CONFIGS['cam']
 SCORES = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU', 's_per_iter')
 PAIRED = SCORES[:3]  # the scores paired with the cam run
+# how the scores are made, recorded in ablation.json
+SETTINGS = dict(std='sample std (ddof=1)',
+                crf_threshold="the threshold chosen on val after CRF")
+# ... and how they were made before (the files without 'settings')
+BEFORE_SETTINGS = dict(std='population std (ddof=0)',
+                       crf_threshold="val's threshold without CRF")
 QUICK = dict(
     data=['--num-train', '8', '--num-val', '6', '--num-aug', '4'],
     options=['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False',
@@ -202,24 +208,32 @@ class Ablation:
 
     def score(self, config: str, checkpoint: str, work_dir: str,
               stage2: bool) -> Dict:
-        """Seed mIoU (threshold from val), CRF mIoU; stage 2 optionally."""
+        """Seed mIoU on train at val's best threshold, CRF mIoU on train at
+        val's best threshold after CRF; stage 2 (on the CRF masks at that
+        threshold) optionally."""
         options = self.options()
-        val = self.stages.test_val(config, checkpoint, work_dir, options)
+        val = self.stages.test_val(config, checkpoint, work_dir, options,
+                                   crf=True)
         threshold = val['cam/oracle_threshold']
-        at = [f'model.test_cfg.bg_threshold={threshold}']
-        train = self.stages.test_train(config, checkpoint,
-                                       osp.join(work_dir, 'train'),
-                                       options + at)
-        scores = dict(threshold=threshold, seed_mIoU=train['cam/mIoU'],
-                      crf_mIoU=train['cam/crf_mIoU'])
+        crf_threshold = val['cam/crf_oracle_threshold']
+        seed = self.stages.test_train(
+            config, checkpoint, osp.join(work_dir, 'train'),
+            options + at_threshold(threshold), crf=False)
+        crf = self.stages.test_train(
+            config, checkpoint, osp.join(work_dir, 'train_crf'),
+            options + at_threshold(crf_threshold))
+        scores = dict(threshold=threshold, crf_threshold=crf_threshold,
+                      seed_mIoU=seed['cam/mIoU'], crf_mIoU=crf['cam/crf_mIoU'])
         if stage2:
-            scores['stage2_mIoU'] = self.stage2(config, checkpoint,
-                                                work_dir, options + at)
+            scores['stage2_mIoU'] = self.stage2(
+                config, checkpoint, work_dir,
+                options + at_threshold(crf_threshold))
         return scores
 
     def stage2(self, config: str, checkpoint: str, work_dir: str,
                options: List[str]) -> float:
-        """DeepLabV3 on the variant's pseudo masks (CRF); mIoU on val."""
+        """DeepLabV3 on the variant's pseudo masks (CRF at the threshold in
+        ``options``); mIoU on val."""
         self.stages.pseudo_labels(config, checkpoint, work_dir, options,
                                   crf=True)
         stage2_dir = osp.join(work_dir, 'stage2')
@@ -259,6 +273,11 @@ class Ablation:
         return rows
 
 
+def at_threshold(threshold: float) -> List[str]:
+    """``--cfg-options`` of inference at a background threshold."""
+    return [f'model.test_cfg.bg_threshold={threshold}']
+
+
 def iteration_time(work_dir: str) -> float:
     """Mean logged training time per iteration of the run in work_dir."""
     times = [json.loads(line)['time']
@@ -291,17 +310,20 @@ def summarise(rows: List[Dict], work_dir: str) -> None:
                       and k in r] for k in metrics}
         table[variant] = {k: mean_std(v) for k, v in values.items()}
     differences = paired(rows)
-    dump_json(dict(runs=rows, summary=table, paired_with_cam=differences),
-              osp.join(work_dir, 'ablation.json'))
-    text = summary_markdown(table, differences)
+    dump_json(dict(runs=rows, summary=table, paired_with_cam=differences,
+                   settings=SETTINGS), osp.join(work_dir, 'ablation.json'))
+    text = summary_markdown(table, differences, SETTINGS)
     print('\n' + text)
     atomic_write(osp.join(work_dir, 'ablation.md'),
                  lambda tmp: open(tmp, 'w').write(text))
     plot(table, osp.join(work_dir, 'ablation.png'))
 
 
-def summary_markdown(table: Dict, differences: Dict) -> str:
-    """Markdown of the mean and std per variant and of :func:`paired`."""
+def summary_markdown(table: Dict, differences: Dict,
+                     settings: Dict = BEFORE_SETTINGS) -> str:
+    """Markdown of the mean and std per variant and of :func:`paired`,
+    with how the scores were made (``settings``: :data:`SETTINGS`, or
+    :data:`BEFORE_SETTINGS` for the files written before them)."""
     metrics = list(next(iter(table.values())))
     lines = ['| variant | ' + ' | '.join(metrics) + ' |',
              '|---' * (len(metrics) + 1) + '|']
@@ -310,18 +332,21 @@ def summary_markdown(table: Dict, differences: Dict) -> str:
             f'{stats[k]["mean"]:.2f} ± {stats[k]["std"]:.2f}'
             for k in metrics) + ' |')
     counts = {k: v['n'] for k, v in next(iter(table.values())).items()}
-    text = '\n'.join(lines) + '\n\n(mean ± std over n runs of data seeds x ' \
-        'training seeds; n: ' + ', '.join(
-            f'{k} {n}' for k, n in counts.items()) + ')\n'
+    text = '\n'.join(lines) + f'\n\n(mean ± {settings["std"]} over n ' \
+        'runs of data seeds x training seeds; n: ' + ', '.join(
+            f'{k} {n}' for k, n in counts.items()) + \
+        f'; CRF masks at {settings["crf_threshold"]})\n'
     if differences:
-        text += '\n' + paired_table(differences, table)
+        text += '\n' + paired_table(differences, table, settings)
     return text
 
 
 def mean_std(values: List[float]) -> Dict:
-    """Mean and std (2 decimals) and the number of ``values``."""
+    """Mean and sample standard deviation (ddof=1; 0 for one value), to 2
+    decimals, and the number of ``values``."""
+    std = np.std(values, ddof=1) if len(values) > 1 else 0.0
     return dict(mean=round(float(np.mean(values)), 2),
-                std=round(float(np.std(values)), 2), n=len(values))
+                std=round(float(std), 2), n=len(values))
 
 
 def paired(rows: List[Dict]) -> Dict:
@@ -349,7 +374,7 @@ def paired(rows: List[Dict]) -> Dict:
     return result
 
 
-def paired_table(differences: Dict, table: Dict) -> str:
+def paired_table(differences: Dict, table: Dict, settings: Dict) -> str:
     """Markdown of :func:`paired`, with each variant's seed mIoU as a
     multiple of the plain CAM's."""
     keys = [k for k in PAIRED if k in next(iter(differences.values()))]
@@ -361,13 +386,13 @@ def paired_table(differences: Dict, table: Dict) -> str:
         lines.append(
             f"| {variant} | "
             f"{table[variant]['seed_mIoU']['mean'] / cam:.3f} | " + ''.join(
-                f"{diffs[k]['mean']:+.2f} ± {diffs[k]['std']:.2f} | "
-                for k in keys) + ', '.join(
+                f"{diffs[k]['mean']:+.2f} ± {diffs[k]['std']:.2f} "
+                f"(n {diffs[k]['n']}) | " for k in keys) + ', '.join(
                 f'{s}: {d:+.2f}'
                 for s, d in diffs['seed_mIoU']['per_data_seed'].items())
             + ' |')
     return '\n'.join(lines) + '\n\n(paired with the cam run of the same ' \
-        'data and training seed; mean ± std over runs)\n'
+        f'data and training seed; mean ± {settings["std"]} over n runs)\n'
 
 
 def plot(table: Dict, path: str) -> None:

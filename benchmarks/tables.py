@@ -24,7 +24,8 @@ from typing import Callable, Dict, List
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.ablation import summary_markdown  # noqa: E402
+from benchmarks.ablation import (BEFORE_SETTINGS,  # noqa: E402
+                                 summary_markdown)
 from projects.rcm_mam.utils.file_io import atomic_write  # noqa: E402
 
 RESULTS = osp.join(ROOT, 'benchmarks', 'results')
@@ -101,7 +102,8 @@ def ablation(folder: str) -> str:
     differences."""
     name = osp.normpath(osp.join(folder, 'ablation.json'))
     result = load(name)
-    return summary_markdown(result['summary'], result['paired_with_cam']
+    return summary_markdown(result['summary'], result['paired_with_cam'],
+                            result.get('settings', BEFORE_SETTINGS)
                             ) + source(name)
 
 

@@ -3,6 +3,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import PYTHON, ROOT
@@ -31,9 +32,24 @@ def test_ablation_tables(tmp_path):
     for run in report['runs']:
         # stage 2 only for the training seed listed after --stage2
         assert ('stage2_mIoU' in run) == (run['train_seed'] == 1)
-        for key in ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU'):
-            assert 0 <= run.get(key, 0) <= 100, (key, run)
-        assert run['s_per_iter'] > 0 and 0 < run['threshold'] < 1
+        assert run['s_per_iter'] > 0
+        # seeds at val's best threshold, CRF masks at val's best after CRF,
+        # each scored on train by its own test
+        work_dir = (tmp_path / f"data{run['data_seed']}" /
+                    f"{run['variant']}_seed{run['train_seed']}")
+        val = json.load(open(work_dir / 'val' / 'test_metrics.json'))
+        assert run['threshold'] == val['cam/oracle_threshold']
+        assert run['crf_threshold'] == val['cam/crf_oracle_threshold']
+        seed = json.load(open(work_dir / 'train' / 'test_metrics.json'))
+        crf = json.load(open(work_dir / 'train_crf' / 'test_metrics.json'))
+        assert seed['cam/threshold'] == run['threshold']
+        assert crf['cam/threshold'] == run['crf_threshold']
+        assert run['seed_mIoU'] == seed['cam/mIoU'] > 0
+        assert run['crf_mIoU'] == crf['cam/crf_mIoU'] > 0
+        if 'stage2_mIoU' in run:
+            masks = json.load(open(work_dir / 'pseudo_labels.json'))
+            assert masks['bg_threshold'] == run['crf_threshold']
+            assert masks['crf'] and run['stage2_mIoU'] > 0
     summary = report['summary']
     ratio = summary['rcm_mam']['seed_mIoU']['mean'] / summary['cam'][
         'seed_mIoU']['mean']
@@ -48,6 +64,8 @@ def test_ablation_tables(tmp_path):
     diffs = rcm_mam_minus_cam(report['runs'], 'seed_mIoU')
     paired = report['paired_with_cam']['rcm_mam']['seed_mIoU']
     assert paired['mean'] == pytest.approx(sum(diffs) / 4, abs=0.01)
+    # the sample standard deviation
+    assert paired['std'] == pytest.approx(np.std(diffs, ddof=1), abs=0.01)
     assert paired['per_data_seed']['3'] == pytest.approx(
         sum(diffs[:2]) / 2, abs=0.01)
     assert list(report['paired_with_cam']) == ['rcm_mam']
@@ -61,11 +79,15 @@ def test_ablation_tables(tmp_path):
         '| variant | seed_mIoU | crf_mIoU | stage2_mIoU |')
     assert table[2].startswith('| cam | ') and table[3].startswith(
         '| rcm_mam | ')
+    assert 'sample std (ddof=1)' in table[5]
     assert 'seed_mIoU 4, crf_mIoU 4, stage2_mIoU 2' in table[5]
+    assert 'CRF masks at the threshold chosen on val after CRF' in table[5]
     assert table[7].startswith(
         '| variant | seed mIoU x cam | seed_mIoU - cam | crf_mIoU - cam | '
         'stage2_mIoU - cam | seed_mIoU - cam per data seed |')
-    assert table[9].startswith(f'| rcm_mam | {ratio:.3f} | ')
+    assert table[9].startswith(
+        f"| rcm_mam | {ratio:.3f} | {paired['mean']:+.2f} ± "
+        f"{paired['std']:.2f} (n 4) | ")
     assert (tmp_path / 'ablation.png').stat().st_size > 1000
 
 

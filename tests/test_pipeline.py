@@ -47,6 +47,7 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
         val['cam/curve'].values())
     threshold = val['cam/oracle_threshold']
     assert summary['bg_threshold'] == threshold and not summary['crf']
+    assert summary['data_seed'] is None  # the user's --data-root
     seed = rows[f'CAM (seed) mIoU on train at threshold {threshold:g}']
     # ... and so are the pseudo masks (no CRF in the config), made once:
     # the RCM + MAM training does not run its PseudoLabelHook, which would

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from projects.rcm_mam.utils.errors import InputError
 from tools.dataset_converters import synthetic_voc as syn
 
 SPLITS = ('train', 'val', 'trainval', 'train_aug')
@@ -149,6 +150,17 @@ def test_images_do_not_depend_on_split_sizes(tmp_path, voc_root):
     with open(osp.join(voc_root, 'JPEGImages', name), 'rb') as f, open(
             tmp_path / 'VOCdevkit/VOC2012/JPEGImages' / name, 'rb') as g:
         assert f.read() == g.read()
+
+
+def test_a_folder_of_other_settings_is_refused(tmp_path):
+    syn.make_synthetic_voc(str(tmp_path), 0, 2, 1, 0)
+    with pytest.raises(InputError, match=f'{tmp_path} holds a synthetic set '
+                       r'made with other settings \(seed 0 there, 1 asked, '
+                       r'num_val 1 there, 2 asked\). Fix: remove the folder'):
+        syn.make_synthetic_voc(str(tmp_path), 1, 2, 2, 0)
+    os.remove(tmp_path / 'synthetic_voc.json')  # made before the record
+    with pytest.raises(InputError, match='recorded no settings'):
+        syn.make_synthetic_voc(str(tmp_path), 0, 2, 1, 0)
 
 
 def test_rerun_keeps_finished_files(tmp_path):

@@ -29,7 +29,9 @@ that no longer match:
 6. test: tools/test.py of the stage-2 model on val.
 
 The summary table (stage, mIoU, time) is printed and written to
-WORK_DIR/summary.{json,md} (the JSON also holds the chosen threshold), with
+WORK_DIR/summary.{json,md} (the JSON also holds the chosen threshold and
+the synthetic set's seed; a work dir whose set was made with another seed
+is refused), with
 WORK_DIR/losses.png (training losses) and the CAM overlays in
 WORK_DIR/pseudo_masks/cam_overlays.
 """
@@ -143,7 +145,8 @@ def main() -> None:
                             osp.join(stage2_dir, 'test'), options),
         lambda metrics: metrics['mIoU'])
 
-    stages.summary(bg_threshold=threshold, crf=args.crf)
+    stages.summary(bg_threshold=threshold, crf=args.crf,
+                   data_seed=None if args.data_root else args.seed)
     plot_losses(train_dirs + [stage2_dir], osp.join(work_dir, 'losses.png'))
     print(f'\nSummary, loss plot and CAM overlays in {work_dir}')
 

@@ -15,6 +15,7 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from projects.rcm_mam.utils.cli import run  # noqa: E402
 from tools.dataset_converters.synthetic_voc import make_synthetic_voc  # noqa
 
 
@@ -54,4 +55,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -19,6 +19,7 @@ do. Everything is drawn from ``numpy.random.default_rng`` seeded by
 ``(seed, split, index)``, so the output is byte-identical for a given seed
 and an image does not change when the split sizes change.
 """
+import json
 import os.path as osp
 import xml.etree.ElementTree as ET
 from multiprocessing import Pool
@@ -29,8 +30,10 @@ import numpy as np
 from mmseg.datasets import PascalVOCDataset
 
 from projects.rcm_mam.datasets.voc_xml import write_label_file
-from projects.rcm_mam.utils.file_io import (atomic_write, save_jpeg,
-                                           save_label_png, save_lines)
+from projects.rcm_mam.utils.errors import InputError
+from projects.rcm_mam.utils.file_io import (atomic_write, dump_json,
+                                            save_jpeg, save_label_png,
+                                            save_lines)
 from .drawing import (Parts, cat_face, dog_face, ellipse, human_face, jitter,
                       polygon, rect, texture)
 
@@ -314,7 +317,9 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
       SBD, less ``val``) and ``aug.txt`` (SBD less ``train`` and ``val``).
 
     Both hold ``cls_labels.json``, the image labels that
-    ``tools/make_voc_labels.py`` derives from the XML.
+    ``tools/make_voc_labels.py`` derives from the XML. ``out/
+    synthetic_voc.json`` records the settings: a folder made with others
+    is refused (its files would be kept).
 
     Args:
         out (str): Output folder (created).
@@ -323,8 +328,7 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
         num_val (int): Images of ``val``.
         num_aug (int): Extra images of ``train_aug`` (SBD's part).
         layout (str): ``'irn'`` or ``'mmseg'``.
-        scale (float): Image scale (:func:`make_sample`); a folder holds
-            one scale (the files kept are not checked against it).
+        scale (float): Image scale (:func:`make_sample`).
         workers (int): Processes drawing the images (each image depends
             on its seed, split and index only, so the output is the same).
 
@@ -333,6 +337,8 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
     """
     assert layout in ('irn', 'mmseg'), layout
     root = osp.join(out, 'VOCdevkit', 'VOC2012')
+    claim_folder(out, dict(seed=seed, num_train=num_train, num_val=num_val,
+                           num_aug=num_aug, layout=layout, scale=scale))
     counts = dict(train=num_train, val=num_val, aug=num_aug)
     names = {
         split: [f'{SPLIT_PREFIX[split]}_{i:06d}' for i in range(n)]
@@ -372,6 +378,32 @@ def make_synthetic_voc(out: str, seed: int = 0, num_train: int = 200,
                      sorted(set(sum(names.values(), []))), VOC_CLASSES,
                      osp.join(root, 'cls_labels.json'))
     return splits
+
+
+def claim_folder(out: str, settings: Dict) -> None:
+    """Record ``settings`` in OUT/synthetic_voc.json, or check that the
+    set already in ``out`` was made with them.
+
+    Raises:
+        InputError: If it was made with other settings, or before they were
+            recorded.
+    """
+    record = osp.join(out, 'synthetic_voc.json')
+    if osp.isfile(record):
+        with open(record) as f:
+            made = json.load(f)
+        if made == settings:
+            return
+        differ = ', '.join(f'{k} {made.get(k)} there, {v} asked'
+                           for k, v in settings.items() if made.get(k) != v)
+        raise InputError(f'{out} holds a synthetic set made with other '
+                         f'settings ({differ}). Fix: remove the folder or '
+                         'pass another --out.')
+    if osp.isdir(osp.join(out, 'VOCdevkit')):
+        raise InputError(f'{out} holds a synthetic set that recorded no '
+                         'settings. Fix: remove the folder or pass another '
+                         '--out.')
+    dump_json(settings, record)
 
 
 def _write_sample(job: Tuple[List[int], Dict[str, str], float]) -> None:

@@ -193,12 +193,13 @@ class StageRunner:
             return json.load(f)
 
     def test_train(self, config: str, checkpoint: str, work_dir: str,
-                   options: List[str]) -> dict:
+                   options: List[str], crf: bool = True) -> dict:
         """CAM metrics on the config's test split (``train``) at the
-        background threshold in ``options``, CRF at that threshold only,
-        logged under ``work_dir``."""
-        return self.test(config, checkpoint, work_dir,
-                         options + ['test_evaluator.0.crf_thresholds=None'])
+        background threshold in ``options``, with ``crf`` after dense CRF
+        at that threshold only, logged under ``work_dir``."""
+        evaluator = 'test_evaluator.0.crf_thresholds=None' if crf else \
+            'test_evaluator.0.crf=None'
+        return self.test(config, checkpoint, work_dir, options + [evaluator])
 
     def test_val(self, config: str, checkpoint: str, work_dir: str,
                  options: List[str], crf: bool = False) -> dict:
