@@ -156,6 +156,10 @@ def cli_case(voc_root, tmp_path_factory):
     save_model_checkpoint(config, tmp / 'fits.pth')
     torch.save(dict(state_dict={'backbone.conv1.weight': torch.zeros(1)}),
                tmp / 'other.pth')
+    state = torch.load(tmp / 'fits.pth', weights_only=False)['state_dict']
+    torch.save(dict(state_dict={k: v for k, v in state.items()  # no MainNet
+                                if k.startswith('support_net.')}),
+               tmp / 'support_only.pth')
     blocked = tmp / 'no_crf' / 'pydensecrf'
     blocked.mkdir(parents=True)
     (blocked / '__init__.py').write_text('raise ImportError("blocked")\n')
@@ -201,6 +205,14 @@ RUN_CASES = [
     ('incompatible checkpoint',
      ['tools/test.py', '{config}', '{tmp}/other.pth'],
      '{tmp}/other.pth: checkpoint does not fit the model of the config'),
+    ('checkpoint without MainNet',
+     ['tools/test.py', '{config}', '{tmp}/support_only.pth'],
+     '{tmp}/support_only.pth: checkpoint does not fit the model of the '
+     'config: only 0 of the'),
+    ('checkpoint without MainNet, pseudo masks',
+     ['tools/make_pseudo_labels.py', '{config}', '{tmp}/support_only.pth',
+      '--work-dir', '{tmp}/masks'],
+     '{tmp}/support_only.pth: checkpoint does not fit'),
     ('unwritable work dir',
      ['tools/train.py', '{config}', '--work-dir', '{tmp}/a_file/work'],
      '{tmp}/a_file/work: cannot write to the work dir'),

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 from types import SimpleNamespace
 
@@ -158,12 +159,30 @@ def test_masks_of_other_settings_are_not_reused(runner):
                        'with other settings \\(bg_threshold differ'):
         other.generate(runner)
     weight = runner.model.main_net.classifier.weight
+    saved = weight.data.clone()
     weight.data += 1  # a retrained model, same checkpoint path
     try:
         with pytest.raises(InputError, match='weights_sha256 differ'):
             hook.generate(runner)
     finally:
-        weight.data -= 1
+        weight.data.copy_(saved)
+    # every inference field of the model counts, those added later too
+    for key, value in (('cam_aggregation', 'relu_then_sum'),
+                       ('data_preprocessor.mean', [0., 0., 0.]),
+                       ('data_preprocessor.std', [1., 1., 1.]),
+                       ('data_preprocessor.bgr_to_rgb', False)):
+        cfg = runner.cfg.copy()
+        cfg.merge_from_dict({f'model.{key}': value})
+        other = SimpleNamespace(cfg=cfg, model=runner.model,
+                                work_dir=runner.work_dir)
+        with pytest.raises(InputError, match='model_sha256 differ'):
+            hook.generate(other)
+    # ... not what only training reads
+    cfg = runner.cfg.copy()
+    cfg.merge_from_dict({'model.rcm_loss.loss_weight': 0.5,
+                         'model.train_cfg.mam_every': 4})
+    hook.generate(SimpleNamespace(cfg=cfg, model=runner.model,
+                                  work_dir=runner.work_dir))
     os.remove(osp.join(out, 'generation.json'))  # masks of an old version
     with pytest.raises(InputError, match='holds pseudo masks with no record '
                        'of what made them'):
@@ -177,9 +196,9 @@ def test_stage2_refuses_an_unfinished_mask_folder(runner, voc_root):
     hook.generate(runner)
     out = osp.join(runner.work_dir, 'finished')
 
-    def build(folder=out):
+    def build(folder=out, root=voc_root):
         return PseudoMaskVOCDataset(
-            data_root=voc_root, ann_file='ImageSets/Segmentation/'
+            data_root=root, ann_file='ImageSets/Segmentation/'
             'train_aug.txt', data_prefix=dict(img_path='JPEGImages',
                                               seg_map_path=folder))
 
@@ -192,14 +211,30 @@ def test_stage2_refuses_an_unfinished_mask_folder(runner, voc_root):
         build()
     hook.generate(runner)  # the re-run resumes and finishes
     assert len(build()) == 18
+    # the same data root through a symlink is the same data; a copy is not
+    link = osp.join(runner.work_dir, 'linked_root')
+    os.symlink(voc_root, link)
+    assert len(build(root=link)) == 18
+    copy = shutil.copytree(voc_root, osp.join(runner.work_dir, 'copy'))
+    with pytest.raises(InputError, match='made for other data \\(.*; data '
+                       'root: '):
+        build(root=copy)
+    # a label file changed since the masks were made
+    made = json.load(open(record))
+    made['settings']['label_file_sha256'] = '0' * 64
+    json.dump(made, open(record, 'w'))
+    with pytest.raises(InputError, match='made for other data \\(content '
+                       'of .*cls_labels.json: 0000'):
+        build()
     os.remove(record)
     with pytest.raises(InputError, match='has no record of its generation'):
         build()
     PseudoLabelHook(ann_file='ImageSets/Segmentation/train.txt',
                     out_dir='of_train', num_workers=0, num_overlays=0,
                     eval_ann_file=None).generate(runner)
-    with pytest.raises(InputError, match='its pseudo masks are those of '
-                       'train.txt, not of train_aug.txt'):
+    with pytest.raises(InputError, match='its pseudo masks were made for '
+                       'other data \\(split file: .*train.txt there, '
+                       '.*train_aug.txt here\\)'):
         build(osp.join(runner.work_dir, 'of_train'))
 
 

@@ -16,12 +16,13 @@ class PseudoMaskVOCDataset(ConfiguredClasses, PascalVOCDataset):
     class list works (``metainfo=dict(classes=...)``, e.g. COCO's) and none
     is remapped. It refuses a mask folder whose generation did not finish
     (a killed run: masks missing), that has no record of one or that was
-    made for another split, and reads ``trainaug.txt`` for
+    made for another data root, split or label file, and reads ``trainaug.txt`` for
     ``train_aug.txt`` (or the reverse) where only that one exists. Same
     arguments as :class:`mmseg.datasets.PascalVOCDataset`.
     """
 
     def load_data_list(self) -> list:
         self.ann_file = resolve_split(self.ann_file)
-        check_complete(self.data_prefix['seg_map_path'], self.ann_file)
+        check_complete(self.data_prefix['seg_map_path'], self.data_root,
+                       self.ann_file)
         return super().load_data_list()

@@ -25,7 +25,8 @@ from ..models.pseudo_mask import (DEFAULT_CRF, check_crf, crf_refine,
 from ..utils.errors import InputError
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
-from ..utils.generation_record import (claim_folder, mark_complete,
+from ..utils.generation_record import (claim_folder, file_sha256,
+                                       mark_complete, model_config_digest,
                                        weights_digest)
 from ..utils.progress import Progress
 from ..utils.visualization import cam_overlay
@@ -122,8 +123,8 @@ class PseudoLabelHook(Hook):
         dataset = self._build_dataset(runner, self.ann_file)
         color_type = dataset.pipeline.transforms[0].color_type
         rank, world_size = get_dist_info()
-        self._claim(out_dir, self._settings(model, dataset, threshold,
-                                            color_type))
+        self._claim(out_dir, self._settings(runner.cfg.model, model,
+                                            dataset, threshold, color_type))
         shard = range(rank, len(dataset), world_size)
         todo = [
             i for i in shard if not is_valid_mask(
@@ -159,7 +160,7 @@ class PseudoLabelHook(Hook):
         if outcome[0] is not None:
             raise InputError(outcome[0])
 
-    def _settings(self, model, dataset, threshold: float,
+    def _settings(self, model_cfg: dict, model, dataset, threshold: float,
                   color_type: str) -> dict:
         """What decides every mask: recorded in the folder."""
         test_cfg = model.test_cfg
@@ -168,8 +169,11 @@ class PseudoLabelHook(Hook):
             for i in range(len(dataset))))
         return dict(
             weights_sha256=weights_digest(model.main_net),
+            model_sha256=model_config_digest(model_cfg),
             data_root=dataset.data_root, ann_file=dataset.ann_file,
             labels_sha256=labels.hexdigest(),
+            label_file=dataset.label_file,
+            label_file_sha256=file_sha256(dataset.label_file),
             bg_threshold=threshold, scales=test_cfg['scales'],
             flip=test_cfg.get('flip', True),
             max_long_side=test_cfg.get('max_long_side'),

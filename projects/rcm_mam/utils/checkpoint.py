@@ -44,10 +44,14 @@ def read_weights(path: Optional[str]) -> Optional[dict]:
 
 def check_weights_fit(runner: Runner, weights: Optional[dict],
                       path: str) -> None:
-    """Refuse weights that hold less than half of the runner's model.
+    """Refuse weights that leave part of the model the checkpoint is for
+    at random: any MainNet weight (parameter or buffer) of a CAM model
+    missing or of another shape, or, for other models, more than half of
+    the parameters.
 
     MMEngine loads non-strictly and only warns about missing weights, so a
-    checkpoint of another model would silently give random predictions.
+    checkpoint of another model (or SupportNet's weights alone) would
+    silently give random predictions.
 
     Args:
         runner (Runner): The tool's runner.
@@ -59,13 +63,19 @@ def check_weights_fit(runner: Runner, weights: Optional[dict],
         return
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    params = dict(model.named_parameters())
-    fitting = [k for k, v in params.items()
+    if hasattr(model, 'main_net'):  # inference reads MainNet alone
+        needed = {f'main_net.{k}': v
+                  for k, v in model.main_net.state_dict().items()}
+        enough = len(needed)
+    else:
+        needed = dict(model.named_parameters())
+        enough = len(needed) / 2
+    fitting = [k for k, v in needed.items()
                if k in weights and weights[k].shape == v.shape]
-    if len(fitting) < len(params) / 2:
-        missing = next(k for k in params if k not in fitting)
+    if len(fitting) < enough:
+        missing = next(k for k in needed if k not in fitting)
         raise InputError(
             f'{path}: checkpoint does not fit the model of the config: only '
-            f'{len(fitting)} of its {len(params)} weights are in it with '
-            f'the right shape (e.g. not {missing}). Fix: use a checkpoint '
-            'trained with this config.')
+            f'{len(fitting)} of the {len(needed)} weights it needs are in '
+            f'it with the right shape (e.g. not {missing}). Fix: use a '
+            'checkpoint trained with this config.')

@@ -35,6 +35,28 @@ def weights_digest(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+# model config keys that do not change a pseudo mask: training only, the
+# initial weights (their result is in the weights digest) and the threshold
+# (recorded as the hook uses it)
+TRAINING_ONLY = ('train_cfg', 'loss_cls', 'rcm_loss', 'mam_loss',
+                 'support_momentum', 'init_cfg', 'bg_threshold')
+
+
+def model_config_digest(model_cfg: dict) -> str:
+    """SHA-256 of the resolved ``model`` config less :data:`TRAINING_ONLY`
+    (at any depth)."""
+    def inference_part(value):
+        if isinstance(value, dict):
+            return {k: inference_part(v) for k, v in value.items()
+                    if k not in TRAINING_ONLY}
+        if isinstance(value, (list, tuple)):
+            return [inference_part(v) for v in value]
+        return value
+    text = json.dumps(inference_part(dict(model_cfg)), sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def read_record(folder: str) -> Optional[dict]:
     """The folder's record, or None if it has none."""
     path = osp.join(folder, RECORD)
@@ -77,9 +99,18 @@ def mark_complete(folder: str) -> None:
         dump_json(dict(record, complete=True), osp.join(folder, RECORD))
 
 
-def check_complete(folder: str, split: str) -> None:
-    """Stage 2 may only train on a folder whose generation of ``split``
-    (the split file it reads) finished.
+def file_sha256(path: Optional[str]) -> Optional[str]:
+    """SHA-256 of a file's content; None for no path."""
+    if not path:
+        return None
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def check_complete(folder: str, data_root: str, split: str) -> None:
+    """Stage 2 may only train on a folder whose generation finished for the
+    same data: data root and split file (both resolved: a symlinked path
+    is the same data), and the label file unchanged since.
     """
     record = read_record(folder)
     if record is None or not record['complete']:
@@ -89,10 +120,21 @@ def check_complete(folder: str, split: str) -> None:
             f'{folder}: the pseudo-mask folder {why} ({RECORD}), so masks '
             'may be missing. Fix: run (or re-run, which resumes) '
             'tools/make_pseudo_labels.py CONFIG CHECKPOINT for it.')
-    made = osp.basename(record['settings']['ann_file'])
-    if made != osp.basename(split):
+    made = record['settings']
+    label_file = made['label_file']
+    now = file_sha256(label_file) if label_file and osp.isfile(
+        label_file) else None
+    differ = [f'{name}: {theirs} there, {ours} here'
+              for name, theirs, ours in (
+                  ('split file', osp.realpath(made['ann_file']),
+                   osp.realpath(split)),
+                  ('data root', osp.realpath(made['data_root']),
+                   osp.realpath(data_root)),
+                  (f'content of {label_file}', made['label_file_sha256'],
+                   now)) if theirs != ours]
+    if differ:
         raise InputError(
-            f'{folder}: its pseudo masks are those of {made}, not of '
-            f'{osp.basename(split)}. Fix: make them for that split '
-            "(PseudoLabelHook's ann_file) or train on the split they "
-            'cover.')
+            f'{folder}: its pseudo masks were made for other data ('
+            + '; '.join(differ) + '). Fix: make them again for this data '
+            "set and split (PseudoLabelHook's ann_file), or train on the "
+            'data they cover.')
