@@ -1,6 +1,7 @@
 """tools/run_pipeline.py at test size: the table, its files, a re-run."""
 import glob
 import json
+import os
 import os.path as osp
 import shutil
 import subprocess
@@ -149,3 +150,23 @@ def test_claim_tells_a_retrained_checkpoint_from_the_old_one(tmp_path):
     with pytest.raises(InputError, match='was made with another config or '
                        'other arguments'):
         claim_command(work_dir, 'test', args, 1, True)
+
+
+def test_claim_tells_remade_pseudo_masks_from_the_old_ones(tmp_path):
+    """Masks made again (other threshold) keep the folder's path: stage 2
+    and its test must not reuse what the old masks trained."""
+    masks = tmp_path / 'pseudo_labels'
+    masks.mkdir()
+    (masks / 'generation.json').write_text('{"bg_threshold": 0.3}')
+    args = [osp.join(ROOT, 'configs/synthetic/deeplabv3_r18_synthetic_'
+                     'pseudo.py'),
+            f'train_dataloader.dataset.data_prefix.seg_map_path={masks}']
+    for script in ('train', 'test'):
+        work_dir = str(tmp_path / script)
+        claim_command(work_dir, script, args, 1, False)
+    (masks / 'new.json').write_text('{"bg_threshold": 0.1}')
+    os.replace(masks / 'new.json', masks / 'generation.json')  # atomic
+    for script in ('train', 'test'):
+        with pytest.raises(InputError, match=f'tools/{script}.py output in '
+                           '.* was made with another config or other'):
+            claim_command(str(tmp_path / script), script, args, 1, True)

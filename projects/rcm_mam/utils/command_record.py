@@ -3,9 +3,11 @@
 Each folder a tool writes for a pipeline stage holds ``<tool>_command.json``:
 the tool's arguments (config first), the number of processes, a SHA-256 of
 the config's content (bases merged) and one of each checkpoint an argument
-names, by content (a retrained ``iter_N.pth`` keeps its path). A re-run
-with another config, checkpoint or option stops instead of resuming or
-reusing outputs that would mix runs or report stale scores.
+names, by content (a retrained ``iter_N.pth`` keeps its path), and of each
+pseudo-mask folder's generation record (masks made again with other
+settings keep the folder's path). A re-run with another config,
+checkpoint, mask folder or option stops instead of resuming or reusing
+outputs that would mix runs or report stale scores.
 """
 import hashlib
 import json
@@ -18,6 +20,7 @@ from mmengine.config import Config
 
 from .errors import InputError
 from .file_io import dump_json
+from .generation_record import RECORD as GENERATION_RECORD
 
 
 @lru_cache(maxsize=None)
@@ -44,12 +47,19 @@ def file_sha256(path: str, stamp: tuple) -> str:
     return digest.hexdigest()
 
 
-def checkpoint_digests(arguments: List[str]) -> Dict[str, str]:
-    """SHA-256 of the content of each checkpoint an argument names (as
-    itself or as ``KEY=PATH``)."""
+def input_digests(arguments: List[str]) -> Dict[str, str]:
+    """SHA-256 of each input an argument names (as itself or as
+    ``KEY=PATH``) whose content can change under the same path: a
+    checkpoint, and a pseudo-mask folder (its generation record, which
+    holds what made the masks)."""
     paths = [a.split('=', 1)[-1] for a in arguments]
-    return {p: file_sha256(p, stamp(p)) for p in paths
-            if p.endswith('.pth') and osp.isfile(p)}
+    digests = {p: file_sha256(p, stamp(p)) for p in paths
+               if p.endswith('.pth') and osp.isfile(p)}
+    for path in paths:
+        record = osp.join(path, GENERATION_RECORD)
+        if osp.isfile(record):
+            digests[record] = file_sha256(record, stamp(record))
+    return digests
 
 
 def claim_command(work_dir: str, script: str, arguments: List[str],
@@ -73,7 +83,7 @@ def claim_command(work_dir: str, script: str, arguments: List[str],
     record = osp.join(work_dir, f'{script}_command.json')
     command = dict(arguments=arguments, gpus=processes,
                    config_sha256=config_sha256(arguments[0]),
-                   checkpoints_sha256=checkpoint_digests(arguments))
+                   inputs_sha256=input_digests(arguments))
     if osp.isfile(record):
         with open(record) as f:
             if json.load(f) == command:
