@@ -16,6 +16,8 @@ custom_imports = dict(imports=['projects.rcm_mam'], allow_failed_imports=False)
 pseudo_label_dir = '{{ fileDirname }}/../work_dirs/rcm_mam_r50_voc/' \
     'pseudo_labels'
 crop_size = (512, 512)
+# the total batch, 4 GPUs x 4 (tools/run_pipeline.py --gpus N splits it)
+auto_scale_lr = dict(enable=False, base_batch_size=16)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained='open-mmlab://resnet101_v1c',

@@ -170,3 +170,36 @@ def test_claim_tells_remade_pseudo_masks_from_the_old_ones(tmp_path):
         with pytest.raises(InputError, match=f'tools/{script}.py output in '
                            '.* was made with another config or other'):
             claim_command(str(tmp_path / script), script, args, 1, True)
+
+
+@pytest.mark.parametrize('config, gpus, per_gpu', [
+    ('cam_r50_voc', 1, None), ('cam_r50_voc', 8, 1), ('cam_r50_voc', 2, 4),
+    ('deeplabv3_r101_voc_pseudo', 8, 2), ('deeplabv3_r101_voc_pseudo', 1,
+                                          None),
+    ('cam_r50_coco', 8, 2), ('deeplabv3_r101_coco_pseudo', 4, 4)])
+def test_runner_splits_the_total_batch_over_gpus(tmp_path, monkeypatch,
+                                                config, gpus, per_gpu):
+    """Stage 1 trains at 8 in all, stage 2 at 16 (mmseg's 4 x 4); COCO's
+    stage 1 at 16."""
+    from projects.rcm_mam.apis import StageRunner
+    calls = []
+    stages = StageRunner(str(tmp_path), gpus=gpus)
+    monkeypatch.setattr(stages, 'tool', lambda *a, **k: calls.append(a))
+    for name, options in (('split', ['x=1']),
+                          ('given', ['train_dataloader.batch_size=3'])):
+        work_dir = tmp_path / name
+        work_dir.mkdir()
+        (work_dir / 'last_checkpoint').write_text('iter_1.pth')
+        stages.train(f'configs/{config}.py', str(work_dir), options)
+    assert calls[0][2][-1] == (f'train_dataloader.batch_size={per_gpu}'
+                               if per_gpu else 'x=1')
+    # a per-GPU batch the user gives is kept
+    assert calls[1][2][-1] == 'train_dataloader.batch_size=3'
+
+
+def test_runner_refuses_a_batch_that_does_not_divide(tmp_path):
+    from projects.rcm_mam.apis import StageRunner
+    stages = StageRunner(str(tmp_path), gpus=3)
+    with pytest.raises(InputError, match='its total batch of 8 does not '
+                       'divide over --gpus 3'):
+        stages.train('configs/cam_r50_voc.py', str(tmp_path / 'run'), [])

@@ -65,7 +65,8 @@ def parse_args() -> argparse.Namespace:
         '--stage2-config',
         default=f'{SYNTHETIC}/deeplabv3_r18_synthetic_pseudo.py')
     parser.add_argument('--gpus', type=int, default=1,
-                        help='processes per training (dist_train.sh if >1)')
+                        help='processes per training (dist_train.sh if >1); '
+                        "each config's batch is the total, split over them")
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the synthetic data')
     parser.add_argument('--cfg-options', nargs='+', default=[],

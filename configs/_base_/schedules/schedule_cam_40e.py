@@ -1,6 +1,9 @@
 # SGD, lr 0.01 (10x on the new layers), poly 0.9, weight decay 5e-4, as
 # the paper; 40 epochs of train_aug (10,582 images) at batch 8 = 52,900 iters.
 max_iters = 52900
+# the total batch of the schedule (OpenMMLab's field): tools/run_pipeline.py
+# --gpus N trains at base_batch_size / N per GPU
+auto_scale_lr = dict(enable=False, base_batch_size=8)
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -9,6 +9,7 @@
 # (5,130 full batches each, as their drop_last).
 _base_ = './schedule_cam_40e.py'
 max_iters = 25650
+auto_scale_lr = dict(base_batch_size=16)
 optim_wrapper = dict(optimizer=dict(lr=0.1, momentum=0.0, weight_decay=1e-4))
 param_scheduler = [
     dict(

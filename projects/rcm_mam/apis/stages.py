@@ -77,7 +77,9 @@ class StageRunner:
         work_dir (str): Where the summary goes, made if missing (the
             stages' output folders are their callers' choice).
         gpus (int): Processes per training and pseudo-mask generation
-            (``tools/dist_*.sh`` if more than 1).
+            (``tools/dist_*.sh`` if more than 1); a training's total
+            batch (its config's ``auto_scale_lr.base_batch_size``) is split
+            over them.
         log (str, optional): File the tools' output is appended to; None:
             this terminal.
         env (dict, optional): Added to the tools' environment.
@@ -169,13 +171,32 @@ class StageRunner:
         if not osp.isfile(done):
             resume = ['--resume'] if started else []
             self.tool('train', [config],
-                      ['--work-dir', work_dir, *resume,
-                       *cfg_options(options)], dist=True)
+                      ['--work-dir', work_dir, *resume, *cfg_options(
+                          options + self._per_gpu_batch(config, options))],
+                      dist=True)
             with open(osp.join(work_dir, 'last_checkpoint')) as f:
                 last = f.read().strip()
             atomic_write(done, lambda tmp: open(tmp, 'w').write(last))
         with open(done) as f:
             return f.read().strip()
+
+    def _per_gpu_batch(self, config: str, options: List[str]) -> List[str]:
+        """The option that splits the config's total batch
+        (``auto_scale_lr.base_batch_size``, OpenMMLab's field) over ``gpus``
+        processes; none on one, or where ``options`` set the per-GPU batch
+        themselves."""
+        key = 'train_dataloader.batch_size='
+        if self.gpus == 1 or any(o.startswith(key) for o in options):
+            return []
+        cfg = Config.fromfile(config)
+        batch = cfg.get('auto_scale_lr', {}).get(
+            'base_batch_size', cfg.train_dataloader.batch_size)
+        if batch % self.gpus:
+            raise InputError(
+                f'{config}: its total batch of {batch} does not divide over '
+                f'--gpus {self.gpus}. Fix: use a number of GPUs that divides '
+                f'it, or set {key}N (per GPU).')
+        return [f'{key}{batch // self.gpus}']
 
     def test(self, config: str, checkpoint: str, work_dir: str,
              options: List[str]) -> dict:
