@@ -50,8 +50,10 @@ net = torch.nn.parallel.DistributedDataParallel(
     model, find_unused_parameters=True) if world > 1 else model
 losses = net(inputs[mine], samples[mine], mode='loss')
 sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+_, logged = model.parse_losses(losses)
 torch.save(dict(
     losses={{k: v.item() for k, v in losses.items()}},
+    logged={{k: v.item() for k, v in logged.items()}},
     grads={{k: p.grad.clone() for k, p in model.main_net.named_parameters()
            if p.grad is not None}}), sys.argv[1] + f'/rank{{rank}}.pt')
 '''
@@ -81,6 +83,12 @@ def test_processes_train_as_one(tmp_path, world):
         mean = sum(r['losses'][key] for r in ranks) / world  # DDP's average
         assert mean == pytest.approx(one['losses'][key], abs=1e-5), key
     assert one['losses']['loss_rcm'] > 0 and one['losses']['loss_mam'] > 0
+    # every rank logs the global values, those of one process (rank 0's
+    # own share of MAM is 0 or twice the mean)
+    for r in ranks:
+        for key in ('loss', 'loss_cls', 'loss_rcm', 'loss_mam'):
+            assert r['logged'][key] == pytest.approx(one['logged'][key],
+                                                     abs=1e-5), key
     for name, grad in one['grads'].items():
         for r in ranks:  # DDP gave every rank the averaged gradient
             torch.testing.assert_close(r['grads'][name], grad, atol=1e-5,

@@ -131,6 +131,23 @@ def test_nonfinite_losses_are_counted_then_stop_training(monkeypatch):
         model.loss(inputs, samples)
 
 
+def test_mam_with_training_bn_is_refused_on_several_processes(monkeypatch):
+    from projects.rcm_mam.models import main_support_cam_net
+    monkeypatch.setattr(main_support_cam_net, 'get_world_size', lambda: 2)
+    model = build_model(main_net=dict(
+        Config.fromfile(CONFIG).model.main_net,
+        backbone=dict(Config.fromfile(CONFIG).model.main_net.backbone,
+                      norm_eval=False)))
+    model.train()
+    with pytest.raises(InputError, match='MAM runs MainNet at its extra '
+                       'scales on some processes only.*Fix: keep BN frozen'):
+        model.loss(*batch())
+    model.main_net.backbone.norm_eval = True  # the configs' frozen BN
+    model.train()
+    monkeypatch.setattr(main_support_cam_net, 'get_rank', lambda: 0)
+    model._check_mam_passes_alike()  # accepted
+
+
 def test_supportnet_stays_in_eval_mode(model):
     model.train()
     assert model.main_net.training and not model.support_net.training

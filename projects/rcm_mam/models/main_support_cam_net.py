@@ -1,9 +1,10 @@
 """MainSupportCAMNet: a CAM network trained with RCM and MAM losses."""
 import logging
+from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.dist import get_rank
+from mmengine.dist import all_reduce, get_rank, get_world_size
 from mmengine.logging import print_log
 from mmengine.model import ExponentialMovingAverage
 from mmseg.models.segmentors import BaseSegmentor
@@ -12,6 +13,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..utils.dist import finite_on_all_ranks, global_mean
 from ..utils.errors import InputError
@@ -177,6 +179,7 @@ class MainSupportCAMNet(BaseSegmentor):
             ``nonfinite_mam`` (not losses, for the log) once one was not
             finite.
         """
+        self._check_mam_passes_alike()
         labels = labels_from_samples(data_samples)
         main = self.main_net(inputs)
         losses = dict(loss_cls=self.loss_cls(main.logits, labels))
@@ -201,6 +204,42 @@ class MainSupportCAMNet(BaseSegmentor):
             losses[name.replace('loss_', 'nonfinite_', 1)] = \
                 main.logits.new_tensor(float(count))
         return losses
+
+    def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict]:
+        """MMEngine's, with the logged values averaged over the processes.
+
+        Each process's RCM and MAM are its share of the global mean
+        (``utils.dist.global_mean``): their average over processes is the
+        global mean, while one process's value alone (MMEngine logs rank
+        0's) is not (at 8 x 1 only even ranks have MAM images). The loss
+        that trains is unchanged.
+        """
+        loss, log_vars = super().parse_losses(losses)
+        if get_world_size() > 1:
+            values = torch.stack([v.detach().float()
+                                  for v in log_vars.values()])
+            all_reduce(values, op='mean')
+            log_vars = OrderedDict(zip(log_vars, values))
+        return loss, log_vars
+
+    def _check_mam_passes_alike(self) -> None:
+        """Refuse MAM with BatchNorm in training mode in multi-process
+        training: MAM's extra MainNet passes run on the processes that hold
+        its images only, so SyncBN would wait for the others forever, and
+        plain BN's running statistics (which MMEngine's DDP does not
+        broadcast) would drift apart."""
+        if self.mam_loss is None or self.train_cfg['mam_every'] == 1 or \
+                get_world_size() == 1:
+            return
+        if any(m.training for m in self.main_net.modules()
+               if isinstance(m, _BatchNorm)):
+            raise InputError(
+                'MAM runs MainNet at its extra scales on some processes only '
+                '(every mam_every-th image of the global batch), which BN in '
+                'training mode cannot follow (SyncBN hangs, running '
+                'statistics differ). Fix: keep BN frozen (the backbone\'s '
+                'norm_eval=True, as the configs), set '
+                'model.train_cfg.mam_every=1, or train on one process.')
 
     def _support_forward(self, inputs: Tensor,
                          size: Sequence[int]) -> List[CAMOutput]:
