@@ -67,17 +67,38 @@ def per_seed(pattern: str) -> Dict[int, Dict]:
     return {s: load(pattern.format(S=s)) for s in SEEDS}
 
 
-def designs(pattern: str) -> str:
-    """Seed mIoU on val of benchmarks/explore_design.py's designs, one
-    column per data seed."""
+def design_scores(pattern: str) -> tuple:
+    """The designs of benchmarks/explore_design.py's files (in order) and
+    their seed mIoU on val per data seed."""
     results = per_seed(pattern)
     scores = {s: {d['design']: d['val_mIoU'] for d in r['designs']}
               for s, r in results.items()}
     names = list(dict.fromkeys(d['design'] for r in results.values()
                                for d in r['designs']))
+    return names, scores
+
+
+def designs(pattern: str) -> str:
+    """Seed mIoU on val of benchmarks/explore_design.py's designs, one
+    column per data seed."""
+    names, scores = design_scores(pattern)
     rows = [[f'`{n}`'] + [f'{scores[s][n]:.2f}' if n in scores[s] else ''
                           for s in SEEDS] for n in names]
     return markdown(['design', *(f'data seed {s}' for s in SEEDS)],
+                    rows) + source(pattern.format(S='{0,1}'))
+
+
+def designs_vs_cam(pattern: str) -> str:
+    """:func:`designs` with each design's seed mIoU as a multiple of the
+    ``cam`` design's of the same data seed."""
+    names, scores = design_scores(pattern)
+    rows = [[f'`{n}`'] + [f'{scores[s][n]:.2f}' if n in scores[s] else ''
+                          for s in SEEDS] + [
+        f"{scores[s][n] / scores[s]['cam']:.3f}"
+        if n in scores[s] and 'cam' in scores[s] else '' for s in SEEDS]
+        for n in names]
+    return markdown(['design', *(f'data seed {s}' for s in SEEDS),
+                     *(f'x cam, seed {s}' for s in SEEDS)],
                     rows) + source(pattern.format(S='{0,1}'))
 
 
@@ -182,7 +203,8 @@ def install(name: str) -> str:
 
 
 RENDERERS: Dict[str, Callable[[str], str]] = dict(
-    pipeline=pipeline, designs=designs, crf_settings=crf_settings,
+    pipeline=pipeline, designs=designs, designs_vs_cam=designs_vs_cam,
+    crf_settings=crf_settings,
     ablation=ablation, ablation_compact=ablation_compact,
     train_cost=train_cost,
     pseudo_label_speed=pseudo_label_speed, huge_image=huge_image,

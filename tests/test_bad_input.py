@@ -156,6 +156,8 @@ def cli_case(voc_root, tmp_path_factory):
     save_model_checkpoint(config, tmp / 'fits.pth')
     torch.save(dict(state_dict={'backbone.conv1.weight': torch.zeros(1)}),
                tmp / 'other.pth')
+    data = (tmp / 'fits.pth').read_bytes()
+    (tmp / 'truncated.pth').write_bytes(data[:len(data) // 2])
     state = torch.load(tmp / 'fits.pth', weights_only=False)['state_dict']
     torch.save(dict(state_dict={k: v for k, v in state.items()  # no MainNet
                                 if k.startswith('support_net.')}),
@@ -213,6 +215,17 @@ RUN_CASES = [
      ['tools/make_pseudo_labels.py', '{config}', '{tmp}/support_only.pth',
       '--work-dir', '{tmp}/masks'],
      '{tmp}/support_only.pth: checkpoint does not fit'),
+    ('truncated checkpoint', ['tools/test.py', '{config}',
+                              '{tmp}/truncated.pth'],
+     '{tmp}/truncated.pth: truncated checkpoint'),
+    ('truncated checkpoint, pseudo masks',
+     ['tools/make_pseudo_labels.py', '{config}', '{tmp}/truncated.pth',
+      '--work-dir', '{tmp}/masks'],
+     '{tmp}/truncated.pth: truncated checkpoint'),
+    ('truncated checkpoint, load_from',
+     ['tools/train.py', '{config}', '--work-dir', '{tmp}/from',
+      '--cfg-options', 'load_from={tmp}/truncated.pth'],
+     '{tmp}/truncated.pth: truncated checkpoint'),
     ('unwritable work dir',
      ['tools/train.py', '{config}', '--work-dir', '{tmp}/a_file/work'],
      '{tmp}/a_file/work: cannot write to the work dir'),

@@ -83,6 +83,24 @@ def test_training_killed_then_resumed(tmp_path, voc_root):
 
 
 @pytest.mark.slow
+def test_resume_passes_over_a_truncated_checkpoint(tmp_path, voc_root):
+    config = tiny_config(tmp_path / 'cfg.py', voc_root, FULL, iters=4)
+    work = tmp_path / 'work'
+    args = [PYTHON, 'tools/train.py', config, '--work-dir', str(work)]
+    finish(start(args))
+    data = (work / 'iter_4.pth').read_bytes()  # a save cut short
+    (work / 'iter_4.pth').write_bytes(data[:len(data) // 3])
+    result = subprocess.run(args + ['--resume'], cwd=ROOT, env=ENV,
+                            text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f'{work / "iter_4.pth"} is truncated; resuming from ' \
+        f'{work / "iter_2.pth"}' in result.stdout
+    checkpoint = torch.load(work / 'iter_4.pth', weights_only=False)
+    assert checkpoint['meta']['iter'] == 4
+
+
+@pytest.mark.slow
 def test_killed_second_stage_resumes_its_own_work(tmp_path, voc_root):
     """The pipeline's stage runner passes --resume with the stage's
     load_from (the previous stage's checkpoint, here at iteration 12); the

@@ -5,14 +5,16 @@
     bash tools/dist_train.sh CONFIG GPUS [...]
 
 Without a GPU, ``--launcher pytorch`` runs on CPU with the gloo backend.
-``--resume`` resumes the work dir's latest checkpoint; ``load_from`` names
-the weights a run starts from (a previous stage), which a resumed run
+``--resume`` resumes the work dir's latest intact checkpoint; ``load_from``
+names the weights a run starts from (a previous stage), which a resumed run
 keeps out of the way (MMEngine alone would resume from ``load_from``).
 """
 import argparse
+import glob
 import logging
 import os
 import os.path as osp
+import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -21,10 +23,11 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
 
 from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
-                                               read_weights)
+                                               is_intact, read_weights)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
+from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -62,22 +65,37 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def resume_own_work(cfg) -> None:
-    """With ``--resume`` and ``load_from``: resume the work dir's own latest
-    checkpoint if there is one, else start from ``load_from``'s weights.
+def resume_point(cfg) -> None:
+    """With ``--resume``: resume the work dir's latest intact checkpoint,
+    else start from ``load_from``'s weights (or from scratch).
 
-    MMEngine resumes from ``load_from`` when both are set: a killed second
+    MMEngine resumes from ``load_from`` when it is set: a killed second
     stage would take the previous stage's iteration count, optimizer and
-    schedule position and, with a shorter schedule, stop at once.
+    schedule position and, with a shorter schedule, stop at once. A latest
+    checkpoint cut short (a full disk, a kill while saving) is passed over
+    for the newest intact one, with a warning.
     """
     latest = find_latest_checkpoint(cfg.work_dir)
-    if latest:
-        print_log(f'Resuming from {latest}; load_from={cfg.load_from} '
-                  'gave the weights this run started from.',
-                  logger='current')
-        cfg.load_from = None
-    else:
+    if latest and not is_intact(latest):
+        saved = sorted(glob.glob(osp.join(cfg.work_dir, 'iter_*.pth')),
+                       key=lambda p: int(re.findall(r'\d+', osp.basename(
+                           p))[0]))
+        intact = [p for p in saved if is_intact(p)]
+        if not intact:
+            raise InputError(f'{latest}: truncated checkpoint, and no '
+                             f'intact one before it in {cfg.work_dir}. Fix: '
+                             'remove the folder to train again.')
+        print_log(f'{latest} is truncated; resuming from {intact[-1]}, '
+                  'the latest intact checkpoint.', logger='current',
+                  level=logging.WARNING)
+        latest = intact[-1]
+    if not latest:
         cfg.resume = False
+        return
+    if cfg.load_from:
+        print_log(f'Resuming from {latest}; load_from={cfg.load_from} gave '
+                  'the weights this run started from.', logger='current')
+    cfg.load_from = latest
 
 
 def main() -> None:
@@ -105,8 +123,8 @@ def main() -> None:
 
     # resume training
     cfg.resume = args.resume
-    if args.resume and cfg.load_from:
-        resume_own_work(cfg)
+    if args.resume:
+        resume_point(cfg)
 
     weights = read_weights(cfg.load_from)  # a missing file stops here
     check_work_dir(cfg.work_dir)

@@ -10,6 +10,8 @@ any pickle, load only checkpoints you trust. MMEngine loads non-strictly:
 the tools check that a checkpoint fits the model first.
 """
 import os.path as osp
+import pickle
+import zipfile
 from typing import Optional
 
 import torch
@@ -19,14 +21,31 @@ from mmengine.runner import CheckpointLoader, Runner
 from .errors import InputError
 
 
+def is_intact(path: str) -> bool:
+    """Whether a checkpoint file is complete: torch's zip archive ends with
+    its central directory, which a copy cut short (a full disk, a killed
+    copy or save) lacks."""
+    return zipfile.is_zipfile(path)
+
+
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename: str, map_location=None) -> dict:
-    """MMEngine's ``load_from_local`` with ``weights_only=False``."""
+    """MMEngine's ``load_from_local`` with ``weights_only=False``; a
+    missing, truncated or corrupt file is an ``InputError`` naming it."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise InputError(f'{filename}: checkpoint not found. Fix: give the '
                          'path of a .pth file written by tools/train.py.')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError,
+            zipfile.BadZipFile) as e:
+        why = 'truncated' if not is_intact(filename) else 'corrupt'
+        raise InputError(
+            f'{filename}: {why} checkpoint ({str(e).splitlines()[0]}), as a '
+            'full disk or a killed copy leaves it. Fix: copy it again, or '
+            'use an earlier checkpoint of the run.') from None
 
 
 def read_weights(path: Optional[str]) -> Optional[dict]:
