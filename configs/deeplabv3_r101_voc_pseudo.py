@@ -18,6 +18,9 @@ pseudo_label_dir = '{{ fileDirname }}/../work_dirs/rcm_mam_r50_voc/' \
 crop_size = (512, 512)
 # the total batch, 4 GPUs x 4 (tools/run_pipeline.py --gpus N splits it)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# checkpoints written atomically (utils.file_io.AtomicLocalBackend)
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')))
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained='open-mmlab://resnet101_v1c',

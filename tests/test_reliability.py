@@ -183,3 +183,37 @@ def test_two_processes_write_the_same_pseudo_labels(tmp_path, pseudo_case):
     assert len(one) == 18 and one.keys() == two.keys()
     for name in one:
         np.testing.assert_array_equal(one[name], two[name], err_msg=name)
+
+
+def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from mmengine.fileio import get_file_backend
+
+    from projects.rcm_mam.utils import InputError
+    from projects.rcm_mam.utils.file_io import AtomicLocalBackend
+    for config in ('synthetic/rcm_mam_r18_synthetic.py',
+                   'deeplabv3_r101_voc_pseudo.py'):
+        hook = Config.fromfile(osp.join(ROOT, 'configs', config)
+                               ).default_hooks.checkpoint
+        assert isinstance(get_file_backend(
+            str(tmp_path), backend_args=dict(hook.backend_args)),
+            AtomicLocalBackend), config
+    backend = AtomicLocalBackend()
+    path = tmp_path / 'iter_4.pth'
+    backend.put(b'complete', path)
+    backend.put_text('iter_4.pth', tmp_path / 'last_checkpoint')
+    assert path.read_bytes() == b'complete'
+
+    def full_disk(self, data):  # half written, then the disk is full
+        with open(self, 'wb') as f:
+            f.write(data[:3])
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(Path, 'write_bytes', full_disk)
+    with pytest.raises(InputError, match=f'{tmp_path}: no space left on the '
+                       'device while writing iter_6.pth'):
+        backend.put(b'complete', tmp_path / 'iter_6.pth')
+    assert sorted(os.listdir(tmp_path)) == ['iter_4.pth', 'last_checkpoint']

@@ -30,9 +30,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # written atomically (utils.file_io.AtomicLocalBackend)
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=2000,
-        max_keep_ckpts=3),
+        max_keep_ckpts=3, backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 custom_hooks = [dict(type='SupportNetHook')]

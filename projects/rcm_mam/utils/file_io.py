@@ -1,12 +1,15 @@
 """Crash-safe writing of output files and reading of label PNGs."""
+import errno
 import json
 import os
 import os.path as osp
 import secrets
-from typing import Any, Callable, Optional, Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
 
 import cv2
 import numpy as np
+from mmengine.fileio import LocalBackend, register_backend
 from PIL import Image
 
 from .errors import InputError
@@ -35,7 +38,8 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     ``write(tmp_path)`` writes to a temporary file in the same folder, which
     then replaces ``path`` in one ``os.replace`` (atomic on POSIX). A crash
     leaves at most a ``.tmp`` file behind, never a truncated ``path``. The
-    file's mode follows the umask.
+    file's mode follows the umask. A full disk is an ``InputError`` naming
+    the folder.
 
     Args:
         path (str): Final file path.
@@ -48,10 +52,37 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     try:
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            raise InputError(f'{folder}: no space left on the device while '
+                             f'writing {osp.basename(path)} (nothing partial '
+                             'was kept; a re-run resumes). Fix: free space '
+                             'there, or write elsewhere (--work-dir).'
+                             ) from None
         raise
+
+
+@register_backend('atomic_local')
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local file backend writing through :func:`atomic_write`.
+
+    MMEngine saves a checkpoint by writing ``iter_N.pth`` in place: a full
+    disk or a kill while saving leaves it truncated, and ``last_checkpoint``
+    points to it. The configs' ``CheckpointHook`` uses this backend
+    (``backend_args=dict(backend='atomic_local')``) instead.
+    """
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        """Write bytes to ``filepath`` atomically."""
+        atomic_write(str(filepath), lambda tmp: Path(tmp).write_bytes(obj))
+
+    def put_text(self, obj: str, filepath: Union[str, Path],
+                 encoding: str = 'utf-8') -> None:
+        """Write text to ``filepath`` atomically."""
+        atomic_write(str(filepath),
+                     lambda tmp: Path(tmp).write_text(obj, encoding))
 
 
 def dump_json(obj: Any, path: str) -> None:
