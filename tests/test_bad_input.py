@@ -74,6 +74,37 @@ def test_mask_value_out_of_range(root):
         in message
 
 
+def save_16bit(label: np.ndarray, path: str) -> None:
+    """A grayscale PNG of 16 bits a pixel (mode I;16), as some tools save."""
+    Image.fromarray(label.astype(np.uint16)).save(path)
+    assert Image.open(path).mode == 'I;16'
+
+
+def test_16bit_masks_read_in_full_width(root):
+    from projects.rcm_mam.datasets.transforms import LoadVerifiedAnnotations
+    path = osp.join(root, 'SegmentationClassAug', '2007_000006.png')
+    label = np.array(Image.open(path))
+    before = build_dataset(root).get_data_info(6)
+    save_16bit(label, path)
+    # valid class indices: read as they are; the labels derived from the
+    # masks are unchanged
+    info = build_dataset(root).get_data_info(6)
+    assert info['seg_map_path'] == path
+    np.testing.assert_array_equal(info['gt_score'], before['gt_score'])
+    load = LoadVerifiedAnnotations()
+    results = load(dict(info, seg_fields=[], ori_shape=label.shape))
+    np.testing.assert_array_equal(results['gt_seg_map'], label)
+    # a class stored as 2048 (0 after mmseg's cast to uint8): refused by
+    # the loader and by the label derivation alike
+    wrong = label.astype(np.uint16)
+    wrong[wrong == wrong[wrong < 255].max()] = 2048
+    save_16bit(wrong, path)
+    with pytest.raises(InputError, match=f'{path}: mask values \\[2048\\] '
+                       'are outside the 21 classes'):
+        load(dict(info, seg_fields=[], ori_shape=label.shape))
+    assert f'{path}: mask values [2048] are outside' in error_of(root)
+
+
 def test_truncated_mask(root):
     path = osp.join(root, 'SegmentationClassAug', '2007_000007.png')
     data = open(path, 'rb').read()

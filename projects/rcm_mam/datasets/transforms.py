@@ -62,19 +62,24 @@ class LoadVerifiedAnnotations(LoadAnnotations):
     """``LoadAnnotations`` that names unreadable masks and checks them.
 
     Values must lie in ``[0, num_classes)`` or equal ``ignore_index``; both
-    come from the data info (``VOCImageLabelDataset`` provides them). The
-    mask must have the size of the image as loaded (``ori_shape``).
+    come from the data info (``VOCImageLabelDataset`` provides them). They
+    are checked in the file's full width, before mmseg's cast to uint8
+    (which would turn a 16-bit 2048 into 0 without a word). The mask must
+    have the size of the image as loaded (``ori_shape``).
     """
 
     def _load_seg_map(self, results: dict) -> None:
         path = results['seg_map_path']
         try:
-            super()._load_seg_map(results)
+            full = mmcv.imfrombytes(
+                fileio.get(path, backend_args=self.backend_args),
+                flag='unchanged', backend=self.imdecode_backend).squeeze()
         except (OSError, SyntaxError, ValueError) as e:
             raise InputError(f'{path}: unreadable mask ({e}). Fix: restore '
                              'it from the original data set.') from None
-        check_label_values(results['gt_seg_map'], results['num_classes'],
+        check_label_values(full, results['num_classes'],
                            results['ignore_index'], path)
+        super()._load_seg_map(results)
         check_mask_fits_image(results['gt_seg_map'].shape,
                               results['ori_shape'], path,
                               results['img_path'])

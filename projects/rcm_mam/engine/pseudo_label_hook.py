@@ -18,7 +18,8 @@ from mmseg.registry import DATASETS, HOOKS
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
-from ..datasets.checks import check_mask_fits_image, loaded_size
+from ..datasets.checks import (check_label_values, check_mask_fits_image,
+                              loaded_size)
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
 from ..models.pseudo_mask import (DEFAULT_CRF, check_crf, crf_refine,
                                   threshold_mask)
@@ -251,6 +252,8 @@ class PseudoLabelHook(Hook):
                 continue
             pred = read_label_png(self._mask_path(out_dir, info))
             gt = read_label_png(info['seg_map_path'])
+            check_label_values(gt, len(classes), dataset.ignore_index,
+                               info['seg_map_path'])
             check_mask_fits_image(gt.shape, pred.shape, info['seg_map_path'],
                                   info['img_path'])
             stats = stats + iou_stats(pred, gt, len(classes),

@@ -166,20 +166,27 @@ def rgb_mask_error(path: str) -> InputError:
         'OUT_DIR.')
 
 
+# PIL's modes of label PNGs: palette, 8-bit and 16-bit grayscale (the
+# 16-bit ones open as I;16 or, on some Pillow versions, I)
+LABEL_MODES = ('P', 'L', 'I;16', 'I;16B', 'I;16L', 'I')
+
+
 def read_label_png(path: str) -> np.ndarray:
-    """Read a label PNG (palette or grayscale) as class indices.
+    """Read a label PNG (palette or 8- or 16-bit grayscale) as class indices
+    in the file's full width (a 16-bit 2048 stays 2048, for the value check
+    to see it).
 
     Raises:
         InputError: If the PNG holds RGB colours.
         OSError: If the file is missing, truncated or not a PNG.
 
     Returns:
-        np.ndarray: (H, W) uint8 class indices.
+        np.ndarray: (H, W) integer class indices (uint8 for 8-bit files).
     """
     with Image.open(path) as image:
         if image.mode in ('RGB', 'RGBA'):
             raise rgb_mask_error(path)
-        if image.mode not in ('P', 'L'):
+        if image.mode not in LABEL_MODES:
             raise OSError(f'expected a palette or grayscale PNG, got mode '
                           f'{image.mode}')
         return np.array(image)
