@@ -105,6 +105,40 @@ def test_16bit_masks_read_in_full_width(root):
     assert f'{path}: mask values [2048] are outside' in error_of(root)
 
 
+def test_palette_mask_with_renumbered_indices(root):
+    """Indices renumbered with the palette: the picture looks the same, the
+    classes are others."""
+    from projects.rcm_mam.datasets.transforms import LoadVerifiedAnnotations
+    path = osp.join(root, 'SegmentationClass', '2007_000006.png')
+    image = Image.open(path)
+    label, colours = np.array(image), image.getpalette()
+    cls = int(label[(label > 0) & (label < 255)].max())
+    other = 1 if cls != 1 else 2  # cls drawn as index `other`
+    swapped = label.copy()
+    swapped[label == cls], swapped[label == other] = other, cls
+    colours[3 * cls:3 * cls + 3], colours[3 * other:3 * other + 3] = \
+        colours[3 * other:3 * other + 3], colours[3 * cls:3 * cls + 3]
+    renumbered = Image.fromarray(swapped, mode='P')
+    renumbered.putpalette(colours)
+    renumbered.save(path)
+    assert np.array_equal(np.array(renumbered.convert('RGB')),
+                          np.array(image.convert('RGB')))
+    masks = dict(data_prefix=dict(img_path='JPEGImages',
+                                  seg_map_path='SegmentationClass'))
+    message = error_of(root, **masks)
+    assert f'{path}: palette mask whose colours disagree with the data ' \
+        f"set's classes (index {other}: " in message
+    assert 'palette_check=False' in message
+    info = build_dataset(root, label_file='cls_labels.json',
+                         **masks).get_data_info(6)
+    with pytest.raises(InputError, match='palette mask whose colours'):
+        LoadVerifiedAnnotations()(dict(info, seg_fields=[],
+                                       ori_shape=label.shape))
+    # read by index when the user says so
+    data = build_dataset(root, palette_check=False, **masks)
+    assert data.get_data_info(6)['gt_score'][other - 1] == 1
+
+
 def test_truncated_mask(root):
     path = osp.join(root, 'SegmentationClassAug', '2007_000007.png')
     data = open(path, 'rb').read()

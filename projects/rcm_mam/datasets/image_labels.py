@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import print_log
@@ -76,10 +76,11 @@ def _mask_stamp(path: str) -> List[int]:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def _mask_entry(path: str, classes: Sequence[str], ignore_index: int) -> dict:
+def _mask_entry(path: str, classes: Sequence[str], ignore_index: int,
+                palette: Optional[Sequence]) -> dict:
     """The cache entry of one mask: its class names and its stamp."""
     try:
-        mask = read_label_png(path)
+        mask = read_label_png(path, palette)
     except OSError as e:
         raise InputError(f'{path}: unreadable mask ({e}). Fix: restore it '
                          'from the original data set.')
@@ -89,7 +90,8 @@ def _mask_entry(path: str, classes: Sequence[str], ignore_index: int) -> dict:
 
 
 def derive_labels(mask_paths: Dict[str, str], classes: Sequence[str],
-                  ignore_index: int, cache_path: str) -> Labels:
+                  ignore_index: int, cache_path: str,
+                  palette: Optional[Sequence] = None) -> Labels:
     """Labels from the classes present in each mask, cached on disk.
 
     The cache (JSON, written atomically) maps each image name to its class
@@ -102,6 +104,8 @@ def derive_labels(mask_paths: Dict[str, str], classes: Sequence[str],
         classes (Sequence[str]): All class names, background first.
         ignore_index (int): Mask value of ignored (boundary) pixels.
         cache_path (str): The JSON cache; not written if not writable.
+        palette (Sequence, optional): The classes' colours, which palette
+            masks must show (``utils.file_io.check_palette``).
 
     Returns:
         dict[str, np.ndarray]: Image name to (len(classes) - 1,) multi-hot.
@@ -118,7 +122,7 @@ def derive_labels(mask_paths: Dict[str, str], classes: Sequence[str],
         with Progress(len(todo)) as progress:
             for name in todo:
                 cache[name] = _mask_entry(mask_paths[name], classes,
-                                          ignore_index)
+                                          ignore_index, palette)
                 progress.update()
         try:
             dump_json(cache, cache_path)

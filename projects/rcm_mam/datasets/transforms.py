@@ -16,6 +16,7 @@ from mmseg.datasets.transforms import LoadAnnotations, PackSegInputs
 from mmseg.registry import TRANSFORMS
 
 from ..utils.errors import InputError
+from ..utils.file_io import read_label_png
 from .checks import (check_image_bytes, check_label_values,
                      check_mask_fits_image)
 
@@ -64,16 +65,15 @@ class LoadVerifiedAnnotations(LoadAnnotations):
     Values must lie in ``[0, num_classes)`` or equal ``ignore_index``; both
     come from the data info (``VOCImageLabelDataset`` provides them). They
     are checked in the file's full width, before mmseg's cast to uint8
-    (which would turn a 16-bit 2048 into 0 without a word). The mask must
-    have the size of the image as loaded (``ori_shape``).
+    (which would turn a 16-bit 2048 into 0 without a word), and a palette
+    mask's colours against the data info's ``palette`` (if any). The mask
+    must have the size of the image as loaded (``ori_shape``).
     """
 
     def _load_seg_map(self, results: dict) -> None:
         path = results['seg_map_path']
         try:
-            full = mmcv.imfrombytes(
-                fileio.get(path, backend_args=self.backend_args),
-                flag='unchanged', backend=self.imdecode_backend).squeeze()
+            full = read_label_png(path, results.get('palette'))
         except (OSError, SyntaxError, ValueError) as e:
             raise InputError(f'{path}: unreadable mask ({e}). Fix: restore '
                              'it from the original data set.') from None

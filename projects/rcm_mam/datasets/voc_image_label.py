@@ -65,6 +65,10 @@ class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
         label_file (str, optional): Image-level label file. Defaults to None.
         label_cache (str, optional): Where labels derived from masks are
             cached. Defaults to ``<seg_map_path>_image_labels.json``.
+        palette_check (bool): Refuse a palette mask whose colours disagree
+            with the classes' (``metainfo['palette']``) for the indices it
+            uses (renumbered indices); False reads masks by index alone.
+            Defaults to True.
         **kwargs: See :class:`mmseg.datasets.BaseSegDataset`.
     """
     METAINFO = PascalVOCDataset.METAINFO
@@ -73,12 +77,14 @@ class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
                  ann_file: str,
                  label_file: Optional[str] = None,
                  label_cache: Optional[str] = None,
+                 palette_check: bool = True,
                  data_prefix: dict = dict(
                      img_path='JPEGImages',
                      seg_map_path='SegmentationClassAug'),
                  **kwargs) -> None:
         self.label_file = label_file
         self.label_cache = label_cache
+        self.palette_check = palette_check
         super().__init__(ann_file=ann_file, data_prefix=data_prefix,
                          **kwargs)
 
@@ -143,7 +149,12 @@ class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
         cache = self.label_cache or (
             self.data_prefix['seg_map_path'].rstrip('/') +
             '_image_labels.json')
-        return derive_labels(mask_paths, classes, self.ignore_index, cache)
+        return derive_labels(mask_paths, classes, self.ignore_index, cache,
+                             self._palette())
+
+    def _palette(self) -> Optional[list]:
+        """The classes' colours palette masks must show; None: no check."""
+        return self._metainfo['palette'] if self.palette_check else None
 
     def load_data_list(self) -> List[dict]:
         """One dict per image: paths, ``gt_score`` and loading options."""
@@ -166,7 +177,8 @@ class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
                         gt_score=labels[name], label_map=None,
                         reduce_zero_label=False, seg_fields=[],
                         num_classes=len(self._metainfo['classes']),
-                        ignore_index=self.ignore_index)
+                        ignore_index=self.ignore_index,
+                        palette=self._palette())
             if osp.isfile(mask_paths.get(name, '')):
                 info['seg_map_path'] = mask_paths[name]
             data_list.append(info)

@@ -251,7 +251,7 @@ class PseudoLabelHook(Hook):
             if 'seg_map_path' not in info:
                 continue
             pred = read_label_png(self._mask_path(out_dir, info))
-            gt = read_label_png(info['seg_map_path'])
+            gt = read_label_png(info['seg_map_path'], info['palette'])
             check_label_values(gt, len(classes), dataset.ignore_index,
                                info['seg_map_path'])
             check_mask_fits_image(gt.shape, pred.shape, info['seg_map_path'],

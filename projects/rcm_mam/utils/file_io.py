@@ -171,13 +171,21 @@ def rgb_mask_error(path: str) -> InputError:
 LABEL_MODES = ('P', 'L', 'I;16', 'I;16B', 'I;16L', 'I')
 
 
-def read_label_png(path: str) -> np.ndarray:
+def read_label_png(path: str,
+                   palette: Optional[Sequence[Sequence[int]]] = None
+                   ) -> np.ndarray:
     """Read a label PNG (palette or 8- or 16-bit grayscale) as class indices
     in the file's full width (a 16-bit 2048 stays 2048, for the value check
     to see it).
 
+    Args:
+        path (str): The PNG.
+        palette (Sequence, optional): The data set's colour of each class:
+            a palette PNG must show the classes it uses in them
+            (:func:`check_palette`). None: no check.
+
     Raises:
-        InputError: If the PNG holds RGB colours.
+        InputError: If the PNG holds RGB colours, or its palette disagrees.
         OSError: If the file is missing, truncated or not a PNG.
 
     Returns:
@@ -189,7 +197,37 @@ def read_label_png(path: str) -> np.ndarray:
         if image.mode not in LABEL_MODES:
             raise OSError(f'expected a palette or grayscale PNG, got mode '
                           f'{image.mode}')
-        return np.array(image)
+        label = np.array(image)
+        if palette is not None and image.mode == 'P':
+            check_palette(path, image.getpalette(), np.unique(label),
+                          palette)
+        return label
+
+
+def check_palette(path: str, colours: Sequence[int], values: np.ndarray,
+                  palette: Sequence[Sequence[int]]) -> None:
+    """Refuse a palette mask whose colours disagree with the data set's
+    classes for the indices it uses: its indices were renumbered with its
+    palette (the picture looks right), as some annotation tools save.
+
+    Args:
+        path (str): The mask, for the message.
+        colours (Sequence[int]): The PNG's palette, flat RGB.
+        values (np.ndarray): The indices the mask uses.
+        palette (Sequence): The data set's RGB colour of each class.
+    """
+    wrong = [(int(v), tuple(colours[3 * v:3 * v + 3]), tuple(palette[v]))
+             for v in values if v < len(palette)
+             and tuple(colours[3 * v:3 * v + 3]) != tuple(palette[v])]
+    if wrong:
+        shown = '; '.join(f'index {v}: {mine} in the file, {theirs} in the '
+                          'data set' for v, mine, theirs in wrong[:3])
+        raise InputError(
+            f'{path}: palette mask whose colours disagree with the data '
+            f"set's classes ({shown}): its indices may have been renumbered "
+            'with its palette. Fix: renumber them to the data set\'s '
+            'classes, or read masks by index with palette_check=False in '
+            'the dataset config.')
 
 
 def colours_to_indices(rgb: np.ndarray, path: str) -> np.ndarray:
