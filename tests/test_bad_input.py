@@ -321,6 +321,38 @@ def merged_output(args) -> str:
 
 
 @pytest.mark.slow
+def test_second_run_into_a_busy_folder_is_refused(cli_case):
+    """Two trainings with one --work-dir, two pseudo-mask generations into
+    one folder: the second is refused while the first holds the folder."""
+    tmp, config = cli_case
+    work = tmp / 'busy'
+    holder = subprocess.Popen(
+        [PYTHON, '-c', 'import sys, time; sys.path.insert(0, sys.argv[1]); '
+         'from projects.rcm_mam.utils.folder_lock import lock_folder; '
+         'lock_folder(sys.argv[2], "training"); '
+         'lock_folder(sys.argv[3], "pseudo-mask generation"); '
+         'print("held", flush=True); time.sleep(600)', ROOT, str(work),
+         str(work / 'pseudo_labels')], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        message = tool_error(['tools/train.py', config, '--work-dir',
+                              str(work)])
+        assert f'{work} is in use by another run (training, pid ' \
+            f'{holder.pid}' in message
+        message = tool_error(['tools/make_pseudo_labels.py', config,
+                              str(tmp / 'fits.pth'), '--work-dir',
+                              str(work), '--no-crf'])
+        assert f'{work / "pseudo_labels"} is in use by another run ' \
+            '(pseudo-mask generation' in message
+    finally:
+        holder.kill()
+        holder.wait()
+    # released with its process: the folder is free again
+    from projects.rcm_mam.utils.folder_lock import lock_folder
+    lock_folder(str(work), 'test')
+
+
+@pytest.mark.slow
 def test_error_during_a_progress_bar_starts_its_own_line(cli_case, root):
     tmp, config = cli_case
     save_label_png(np.full((10, 10), 21, np.uint8),

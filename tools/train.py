@@ -28,6 +28,7 @@ from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
+from projects.rcm_mam.utils.folder_lock import lock_folder  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -128,6 +129,8 @@ def main() -> None:
 
     weights = read_weights(cfg.load_from)  # a missing file stops here
     check_work_dir(cfg.work_dir)
+    if os.environ.get('RANK', '0') == '0':  # one training per work dir
+        lock_folder(cfg.work_dir, 'training')
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     check_weights_fit(runner, weights, cfg.load_from)

@@ -29,6 +29,7 @@ from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
 from ..utils.generation_record import (claim_folder, file_sha256,
                                        mark_complete, model_config_digest,
                                        weights_digest)
+from ..utils.folder_lock import lock_folder
 from ..utils.progress import Progress
 from ..utils.visualization import cam_overlay
 
@@ -147,11 +148,13 @@ class PseudoLabelHook(Hook):
 
     @staticmethod
     def _claim(out_dir: str, settings: dict) -> None:
-        """Record or check the folder's settings on rank 0 (whose weights
-        and data decide), the outcome shared with every rank."""
+        """Lock the folder for this run and record or check its settings on
+        rank 0 (whose weights and data decide), the outcome shared with
+        every rank."""
         outcome = [None]
         if is_main_process():
             try:
+                lock_folder(out_dir, 'pseudo-mask generation')
                 claim_folder(out_dir, settings, has_masks=osp.isdir(
                     out_dir) and any(f.endswith('.png')
                                      for f in os.listdir(out_dir)))
