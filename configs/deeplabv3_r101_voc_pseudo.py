@@ -54,5 +54,7 @@ train_dataloader = dict(
         data_prefix=dict(
             img_path='JPEGImages', seg_map_path=pseudo_label_dir),
         pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+# mmseg's VOC val set, its files checked when it is built
+val_dataloader = dict(
+    dataset=dict(type='CheckedVOCDataset', pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -139,6 +139,31 @@ def test_palette_mask_with_renumbered_indices(root):
     assert data.get_data_info(6)['gt_score'][other - 1] == 1
 
 
+@pytest.mark.parametrize('config', ['deeplabv3_r101_voc_pseudo.py',
+                                    'synthetic/deeplabv3_r18_synthetic_'
+                                    'pseudo.py'])
+def test_stage2_val_set_checks_its_files(root, config):
+    """The stage-2 configs keep mmseg's loaders (for its inferencer); their
+    data sets check the files when built."""
+    from mmengine.config import Config
+    from mmseg.registry import DATASETS
+    from mmseg.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', config)).val_dataloader
+    cfg.dataset.data_root = root
+    assert cfg.dataset.pipeline[0]['type'] == 'LoadImageFromFile'
+    split = osp.join(root, 'ImageSets', 'Segmentation', 'val.txt')
+    names = open(split).read().split()
+    image = osp.join(root, 'JPEGImages', names[1] + '.jpg')
+    open(image, 'wb').close()  # zero bytes
+    with pytest.raises(InputError, match=f'{image}: empty image file'):
+        DATASETS.build(cfg.dataset)
+    open(split, 'w').write('\n'.join([names[0] + 'x'] + names[2:]) + '\n')
+    with pytest.raises(InputError, match=f'{names[0]}x.jpg: image listed in '
+                       'the split file does not exist'):
+        DATASETS.build(cfg.dataset)
+
+
 def test_truncated_mask(root):
     path = osp.join(root, 'SegmentationClassAug', '2007_000007.png')
     data = open(path, 'rb').read()

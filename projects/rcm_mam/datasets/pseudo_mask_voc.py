@@ -1,16 +1,16 @@
 """PASCAL VOC with pseudo masks as labels: the stage-2 training set."""
-from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
 from ..utils.generation_record import check_complete
-from .configured_classes import ConfiguredClasses
+from .checked_voc import CheckedVOCDataset
 from .voc_image_label import resolve_split
 
 
 @DATASETS.register_module()
-class PseudoMaskVOCDataset(ConfiguredClasses, PascalVOCDataset):
-    """mmseg's ``PascalVOCDataset`` reading the masks that
-    ``PseudoLabelHook`` wrote to ``data_prefix.seg_map_path``.
+class PseudoMaskVOCDataset(CheckedVOCDataset):
+    """mmseg's ``PascalVOCDataset`` (with the input checks of
+    :class:`CheckedVOCDataset`) reading the masks that ``PseudoLabelHook``
+    wrote to ``data_prefix.seg_map_path``.
 
     The masks hold indices into the stage-1 data set's classes, so any
     class list works (``metainfo=dict(classes=...)``, e.g. COCO's) and none
