@@ -164,6 +164,47 @@ def test_stage2_val_set_checks_its_files(root, config):
         DATASETS.build(cfg.dataset)
 
 
+def test_misspelt_name_is_a_missing_image_not_label(root):
+    split = osp.join(root, 'ImageSets', 'Segmentation', 'train.txt')
+    names = open(split).read().split()
+    open(split, 'w').write('\n'.join(names + ['2007_00001']) + '\n')
+    message = error_of(root, label_file='cls_labels.json')
+    assert '2007_00001.jpg: image listed in the split file does not ' \
+        'exist' in message
+
+
+def test_png_under_a_jpeg_name(root):
+    path = osp.join(root, 'JPEGImages', '2007_000005.jpg')
+    Image.open(path).save(path, format='PNG')
+    assert '2007_000005.jpg: a PNG file under a JPEG name. Fix: convert ' \
+        'it to JPEG' in error_of(root)
+
+
+def test_missing_label_file_says_how_to_use_the_masks(root):
+    message = error_of(root, label_file='my_labels.json')
+    assert 'my_labels.json: label file not found' in message
+    assert 'train_dataloader.dataset.label_file=None' in message
+
+
+def test_label_tool_on_a_read_only_root(root, monkeypatch, capsys):
+    import sys
+
+    from projects.rcm_mam.utils import cli
+    from tools import make_voc_labels
+
+    def read_only(*args):
+        raise PermissionError(13, 'Permission denied')
+
+    monkeypatch.setattr(make_voc_labels, 'write_label_file', read_only)
+    monkeypatch.setattr(sys, 'argv', ['make_voc_labels.py', root])
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(make_voc_labels.main)
+    assert exit_.value.code == 2
+    assert 'cls_labels.json: cannot write the label file (Permission ' \
+        'denied). Fix: pass --out with a writable path' in \
+        capsys.readouterr().err
+
+
 def test_truncated_mask(root):
     path = osp.join(root, 'SegmentationClassAug', '2007_000007.png')
     data = open(path, 'rb').read()

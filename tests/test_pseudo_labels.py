@@ -166,6 +166,13 @@ def test_masks_of_other_settings_are_not_reused(runner):
             hook.generate(runner)
     finally:
         weight.data.copy_(saved)
+    # the same data root through a symlink is the same data: resumed
+    link = osp.join(runner.work_dir, 'link_to_root')
+    os.symlink(runner.cfg.test_dataloader.dataset.data_root, link)
+    cfg = runner.cfg.copy()
+    cfg.test_dataloader.dataset.data_root = link
+    hook.generate(SimpleNamespace(cfg=cfg, model=runner.model,
+                                  work_dir=runner.work_dir))
     # every inference field of the model counts, those added later too
     for key, value in (('cam_aggregation', 'relu_then_sum'),
                        ('data_preprocessor.mean', [0., 0., 0.]),

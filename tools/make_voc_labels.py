@@ -34,8 +34,14 @@ def main() -> None:
                          'derive the labels from masks (label_file=None).')
     names = [osp.splitext(osp.basename(p))[0] for p in paths]
     out = osp.join(args.data_root, args.out)
-    write_label_file(ann_dir, names,
-                     VOCImageLabelDataset.METAINFO['classes'], out)
+    try:
+        write_label_file(ann_dir, names,
+                         VOCImageLabelDataset.METAINFO['classes'], out)
+    except PermissionError as e:
+        raise InputError(f'{out}: cannot write the label file ({e.strerror}'
+                         '). Fix: pass --out with a writable path (e.g. '
+                         '--out ~/cls_labels.json) and set label_file to it '
+                         'in the dataset config.') from None
     print(f'{len(names)} image labels -> {out}')
 
 

@@ -9,6 +9,7 @@ from ..utils.errors import InputError
 from ..utils.file_io import rgb_mask_error
 
 _JPEG_START, _JPEG_END = b'\xff\xd8', b'\xff\xd9'
+_PNG_START = b'\x89PNG\r\n\x1a\n'
 
 
 def check_image_bytes(path: str, data: bytes) -> None:
@@ -24,6 +25,11 @@ def check_image_bytes(path: str, data: bytes) -> None:
                          'split file.')
     if osp.splitext(path)[1].lower() not in ('.jpg', '.jpeg'):
         return
+    if data.startswith(_PNG_START):
+        raise InputError(f'{path}: a PNG file under a JPEG name. Fix: '
+                         'convert it to JPEG (or rename it and set the '
+                         "dataset's img_suffix='.png'), or remove its name "
+                         'from the split file.')
     if not data.startswith(_JPEG_START):
         raise InputError(f'{path}: not a JPEG file. Fix: restore it from '
                          'the original data set or remove its name from the '
@@ -45,7 +51,7 @@ def check_image_file(path: str) -> None:
                          'exist. Fix: check data_root and data_prefix in the '
                          'config, or remove the name from the split file.')
     with open(path, 'rb') as f:
-        head = f.read(2)
+        head = f.read(len(_PNG_START))
         f.seek(0, 2)
         f.seek(max(f.tell() - 64, 0))
         tail = f.read()

@@ -44,9 +44,13 @@ def read_label_file(path: str, names: Sequence[str],
     if not osp.isfile(path):
         raise InputError(f'{path}: label file not found. Fix: for VOC, '
                          'write it from Annotations/*.xml with python '
-                         'tools/make_voc_labels.py DATA_ROOT; else correct '
-                         'label_file in the dataset config, or set it to '
-                         'None to derive labels from the masks.')
+                         'tools/make_voc_labels.py DATA_ROOT; without XML, '
+                         'derive the labels from the masks: --cfg-options '
+                         'train_dataloader.dataset.label_file=None '
+                         'val_dataloader.dataset.label_file=None '
+                         'test_dataloader.dataset.label_file=None (for '
+                         'tools/run_pipeline.py, in its --cfg-options); or '
+                         'correct label_file in the dataset config.')
     if path.endswith('.npy'):
         table = np.load(path, allow_pickle=True).item()
         lookup = {str(k): np.asarray(v, dtype=np.uint8)

@@ -165,14 +165,17 @@ class VOCImageLabelDataset(ConfiguredClasses, BaseSegDataset):
             n: osp.join(seg_dir, n + self.seg_map_suffix)
             for n in names
         } if seg_dir else {}
+        img_paths = {n: osp.join(img_dir, n + self.img_suffix)
+                     for n in names}
+        for path in img_paths.values():  # before the labels: a misspelt
+            check_image_file(path)  # name is a missing image, not label
         labels = self._load_labels(names, mask_paths)
         data_list, unlabelled = [], []
         for name in names:
             if not labels[name].any():
                 unlabelled.append(name)
                 continue
-            img_path = osp.join(img_dir, name + self.img_suffix)
-            check_image_file(img_path)
+            img_path = img_paths[name]
             info = dict(img_path=img_path, img_name=name,
                         gt_score=labels[name], label_map=None,
                         reduce_zero_label=False, seg_fields=[],

@@ -174,9 +174,11 @@ class PseudoLabelHook(Hook):
         return dict(
             weights_sha256=weights_digest(model.main_net),
             model_sha256=model_config_digest(model_cfg),
-            data_root=dataset.data_root, ann_file=dataset.ann_file,
+            data_root=osp.realpath(dataset.data_root),
+            ann_file=osp.realpath(dataset.ann_file),
             labels_sha256=labels.hexdigest(),
-            label_file=dataset.label_file,
+            label_file=dataset.label_file and osp.realpath(
+                dataset.label_file),
             label_file_sha256=file_sha256(dataset.label_file),
             bg_threshold=threshold, scales=test_cfg['scales'],
             flip=test_cfg.get('flip', True),
