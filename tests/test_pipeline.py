@@ -94,11 +94,20 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
 
 @pytest.mark.slow
 def test_pipeline_crf_threshold_is_chosen_after_crf(tmp_path, voc_root):
+    """A stage-1 config whose PseudoLabelHook has CRF (as the VOC ones),
+    without --crf: the masks use CRF, so their threshold is chosen after
+    it and the rows say so."""
+    config = tmp_path / 'crf_masks.py'
+    config.write_text(f'_base_ = {ROOT!r} + "/configs/synthetic/'
+                      'rcm_mam_r18_synthetic.py"\ncustom_hooks = ['
+                      'dict(type="SupportNetHook"), dict(type='
+                      '"PseudoLabelHook", crf=dict())]\n')
     work = tmp_path / 'pipe'
-    pipeline(voc_root, work, '--crf')
+    pipeline(voc_root, work, '--stage1-configs',
+             'configs/synthetic/cam_r18_synthetic.py', str(config))
     summary = json.load(open(work / 'summary.json'))
     rows = {r['stage']: r['mIoU'] for r in summary['rows']}
-    val = json.load(open(work / 'stage1_1_rcm_mam_r18_synthetic' / 'val' /
+    val = json.load(open(work / 'stage1_1_crf_masks' / 'val' /
                          'test_metrics.json'))
     assert rows['CAM + CRF mIoU on val, best threshold'] == max(
         val['cam/crf_curve'].values())
@@ -203,3 +212,13 @@ def test_runner_refuses_a_batch_that_does_not_divide(tmp_path):
     with pytest.raises(InputError, match='its total batch of 8 does not '
                        'divide over --gpus 3'):
         stages.train('configs/cam_r50_voc.py', str(tmp_path / 'run'), [])
+
+
+def test_masks_use_crf_as_the_config_says(tmp_path):
+    from projects.rcm_mam.apis import without_pseudo_label_hook
+    from tools.run_pipeline import masks_use_crf
+    for config, crf in (('configs/rcm_mam_r50_voc.py', True),
+                        ('configs/synthetic/rcm_mam_r18_synthetic.py',
+                         False)):
+        derived = without_pseudo_label_hook(config, str(tmp_path / 'c.py'))
+        assert masks_use_crf(derived) == crf, config

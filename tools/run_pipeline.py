@@ -19,9 +19,10 @@ that no longer match:
    RCM + MAM), none writing pseudo masks after training (step 4 makes
    them);
 3. CAM mIoU: tools/test.py of the last stage-1 checkpoint on ``val``
-   (background threshold sweep; after dense CRF too with ``--crf``), then
+   (background threshold sweep; after dense CRF too when the masks use
+   it: ``--crf``, or the stage-1 config's PseudoLabelHook has ``crf``), then
    on ``train`` at ``val``'s best background threshold (the best after CRF
-   with ``--crf``), which the pseudo masks use too;
+   when the masks use CRF), which the pseudo masks use too;
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
    WORK_DIR/pseudo_masks; dense CRF as the stage-1 config's
    PseudoLabelHook says, or with ``--crf``) and their mIoU;
@@ -40,6 +41,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmengine.config import Config  # noqa: E402
 
 from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
                                    without_pseudo_label_hook)
@@ -76,10 +79,17 @@ def parse_args() -> argparse.Namespace:
                         help='extra KEY=VALUE options for stage 2')
     parser.add_argument(
         '--crf', action='store_true',
-        help='pseudo masks refined by dense CRF, their background threshold '
-        "chosen on val after CRF (default: as the stage-1 config's "
-        'PseudoLabelHook, the threshold chosen on val without CRF)')
+        help='pseudo masks refined by dense CRF (default: as the stage-1 '
+        "config's PseudoLabelHook says); whenever the masks use CRF, their "
+        'background threshold is chosen on val after CRF')
     return parser.parse_args()
+
+
+def masks_use_crf(config: str) -> bool:
+    """Whether the pseudo masks of a stage-1 config (as
+    ``without_pseudo_label_hook`` derives it) are refined by dense CRF."""
+    hook = Config.fromfile(config).get('pseudo_label_hook') or {}
+    return hook.get('crf') is not None
 
 
 def main() -> None:
@@ -105,16 +115,20 @@ def main() -> None:
             lambda: stages.train(config, train_dirs[-1], options + start))
     cam_dir = train_dirs[-1]
 
+    # the masks use CRF with --crf or as the config's PseudoLabelHook says:
+    # their threshold is then chosen after CRF
+    crf = args.crf or masks_use_crf(config)
+
     # 3. CAM mIoU on val, which chooses the background threshold, and on
     # train at that threshold
     val = stages.stage(
         'CAM (seed) mIoU on val, best threshold',
         lambda: stages.test_val(config, checkpoint, cam_dir, options,
-                                args.crf),
+                                crf),
         lambda metrics: metrics['cam/oracle_mIoU'])
     stages.add_row('CAM + CRF mIoU on val, best threshold',
                    val.get('cam/crf_oracle_mIoU'))
-    threshold = val['cam/crf_oracle_threshold' if args.crf else
+    threshold = val['cam/crf_oracle_threshold' if crf else
                     'cam/oracle_threshold']
     options = options + [f'model.test_cfg.bg_threshold={threshold}']
     train = stages.stage(
@@ -127,9 +141,9 @@ def main() -> None:
     # 4. pseudo masks of train_aug at that threshold
     masks_dir = osp.join(work_dir, 'pseudo_masks')
     stages.stage(
-        'pseudo masks mIoU on train' + (' (CRF)' if args.crf else ''),
+        'pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
         lambda: stages.pseudo_labels(config, checkpoint, masks_dir, options,
-                                     args.crf), float)
+                                     crf), float)
 
     # 5. stage 2 on the pseudo masks and 6. its test on val
     stage2_dir = osp.join(work_dir, 'stage2')
@@ -146,7 +160,7 @@ def main() -> None:
                             osp.join(stage2_dir, 'test'), options),
         lambda metrics: metrics['mIoU'])
 
-    stages.summary(bg_threshold=threshold, crf=args.crf,
+    stages.summary(bg_threshold=threshold, crf=crf,
                    data_seed=None if args.data_root else args.seed)
     plot_losses(train_dirs + [stage2_dir], osp.join(work_dir, 'losses.png'))
     print(f'\nSummary, loss plot and CAM overlays in {work_dir}')
