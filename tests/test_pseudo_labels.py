@@ -17,8 +17,9 @@ from PIL import Image
 
 from conftest import CONFIGS, PYTHON, ROOT, tiny_config
 from projects.rcm_mam.engine import PseudoLabelHook, pseudo_label_hook
+from projects.rcm_mam.evaluation.cam_iou_metric import class_iou, iou_stats
 from projects.rcm_mam.models.pseudo_mask import threshold_mask
-from projects.rcm_mam.utils import InputError
+from projects.rcm_mam.utils import InputError, read_label_png
 from projects.rcm_mam.utils.visualization import cam_overlay
 
 CONFIG = osp.join(CONFIGS, 'synthetic', 'rcm_mam_r18_synthetic.py')
@@ -138,11 +139,37 @@ def test_ranks_share_the_images_exactly_once(runner, monkeypatch):
     assert len(seen[0]) == 9 and len(seen[1]) == 9
 
 
-def test_crf_masks_are_valid(runner):
+def test_crf_masks_are_the_refined_scores(runner):
+    from projects.rcm_mam.models.pseudo_mask import crf_refine
     hook = PseudoLabelHook(out_dir='crf', crf=dict(), num_workers=0,
                            num_overlays=0)
     summary = hook.generate(runner)
-    assert summary['crf'] and 0 <= summary['mIoU'] <= 100
+    assert summary['crf'] and summary['bg_threshold'] == 0.3
+    out = osp.join(runner.work_dir, 'crf')
+    dataset = hook._build_dataset(runner, hook.ann_file)
+    changed = 0
+    for i in (0, 5):
+        info = dataset.get_data_info(i)
+        with torch.no_grad():
+            sample = runner.model.test_step(
+                pseudo_label_hook.pseudo_collate([dataset[i]]))[0]
+        scores = sample.seg_logits.data[1:].numpy()
+        image = np.array(Image.open(info['img_path']).convert('RGB'))
+        keys = np.flatnonzero(info['gt_score']) + 1
+        expected = crf_refine(image, scores, 0.3, keys)
+        mask = np.array(Image.open(osp.join(out, info['img_name'] + '.png')))
+        np.testing.assert_array_equal(mask, expected)
+        changed += (expected != threshold_mask(scores, 0.3)).any()
+    assert changed  # CRF moved some pixels
+    # the reported mIoU is that of the written masks against train's
+    root = runner.cfg.test_dataloader.dataset.data_root
+    names = open(osp.join(root, 'ImageSets/Segmentation/train.txt')).read()
+    stats = sum(iou_stats(
+        read_label_png(osp.join(out, name + '.png')),
+        read_label_png(osp.join(root, 'SegmentationClass', name + '.png')),
+        21, 255) for name in names.split())
+    assert summary['mIoU'] == pytest.approx(
+        np.nanmean(class_iou(stats)) * 100, abs=0.01)
 
 
 def test_masks_of_other_settings_are_not_reused(runner):
