@@ -22,9 +22,14 @@ class CheckedVOCDataset(ConfiguredClasses, PascalVOCDataset):
     Same arguments as :class:`mmseg.datasets.PascalVOCDataset`.
     """
 
-    def load_data_list(self) -> list:
-        data_list = super().load_data_list()
-        for info in data_list:
+    def full_init(self) -> None:
+        """Load the data list (and its ``indices`` subset), then check the
+        files of the images kept."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        for i in range(len(self)):
+            info = self.get_data_info(i)
             check_image_file(info['img_path'])
             mask = info.get('seg_map_path')
             if mask and not osp.isfile(mask):
@@ -32,4 +37,3 @@ class CheckedVOCDataset(ConfiguredClasses, PascalVOCDataset):
                     f'{mask}: mask of {osp.basename(info["img_path"])} '
                     'does not exist. Fix: check data_prefix.seg_map_path, '
                     'or remove the name from the split file.')
-        return data_list
