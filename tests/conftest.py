@@ -9,10 +9,13 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from projects.rcm_mam.datasets import VOCImageLabelDataset  # noqa: E402
+from projects.rcm_mam.utils.checkpoint import \
+    use_trusted_checkpoints  # noqa: E402
 from tools.dataset_converters.synthetic_voc import make_synthetic_voc  # noqa
 
 
 def pytest_configure(config):
+    use_trusted_checkpoints()  # the tests load checkpoints as the tools do
     config.addinivalue_line(
         'markers', 'slow: end-to-end runs of a minute or more (CI runs '
         'them; skip locally with -m "not slow")')

@@ -114,6 +114,7 @@ def test_hue_shift_is_mmcvs_and_runs_under_numpy_2(backend):
     from mmcv.image import photometric
 
     from projects.rcm_mam.utils import hue_shift
+    hue_shift.use_hue_shift()  # as tools/train.py
     numpy_2 = int(np.__version__.split('.')[0]) >= 2
     assert (mmcv.adjust_hue is hue_shift.adjust_hue) == numpy_2
     image = np.random.default_rng(0).integers(0, 256, (24, 32, 3), np.uint8)

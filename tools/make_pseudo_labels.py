@@ -23,8 +23,8 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import HOOKS  # noqa: E402
 
-from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
-                                               read_weights)
+from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
+    check_weights_fit, read_weights, use_trusted_checkpoints)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
@@ -72,6 +72,7 @@ def pseudo_label_hook(cfg: Config, crf: Optional[bool]) -> Hook:
 
 def main() -> None:
     args = parse_args()
+    use_trusted_checkpoints()
 
     # load config
     cfg = load_config(args.config, args.cfg_options)

@@ -22,6 +22,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch  # noqa: E402
 from mmengine.runner import CheckpointLoader  # noqa: E402
 
+from projects.rcm_mam.utils.checkpoint import \
+    use_trusted_checkpoints  # noqa: E402
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, save_lines  # noqa
 
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument('--name', required=True,
                         help='file name stem, e.g. resnet18-w32_parts64')
     args = parser.parse_args()
+    use_trusted_checkpoints()
     buffer = io.BytesIO()
     torch.save(dict(state_dict=fp16_state_dict(args.checkpoint)), buffer)
     data = buffer.getvalue()

@@ -17,8 +17,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
-                                               read_weights)
+from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
+    check_weights_fit, read_weights, use_trusted_checkpoints)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
@@ -57,6 +57,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    use_trusted_checkpoints()
 
     # load config
     cfg = load_config(args.config, args.cfg_options)

@@ -22,13 +22,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner, find_latest_checkpoint  # noqa: E402
 
-from projects.rcm_mam.utils.checkpoint import (check_weights_fit,  # noqa
-                                               is_intact, read_weights)
+from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
+    check_weights_fit, is_intact, read_weights, use_trusted_checkpoints)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.folder_lock import lock_folder  # noqa: E402
+from projects.rcm_mam.utils.hue_shift import use_hue_shift  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -101,6 +102,8 @@ def resume_point(cfg) -> None:
 
 def main() -> None:
     args = parse_args()
+    use_trusted_checkpoints()
+    use_hue_shift()
 
     # load config
     cfg = load_config(args.config, args.cfg_options)

@@ -5,5 +5,3 @@ metrics and hooks in the mmseg registries; configs reach it through
 ``custom_imports = dict(imports=['projects.rcm_mam'])``.
 """
 from . import datasets, engine, evaluation, models  # noqa: F401
-# MMEngine checkpoints on torch>=2.6, mmcv's hue jitter under numpy 2
-from .utils import checkpoint, hue_shift  # noqa: F401

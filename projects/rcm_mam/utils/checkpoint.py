@@ -1,13 +1,18 @@
 """Loading checkpoints: MMEngine's with torch >= 2.6, and only fitting ones.
 
 torch 2.6 made ``torch.load`` weights-only by default, and MMEngine 0.10.7
-calls it without ``weights_only``: its own checkpoints (which pickle the
-message hub's ``HistoryBuffer`` and numpy state) then fail to load for
-``load_from`` and ``--resume``. This replaces MMEngine's loader of local
-files through its extension point with the same function passing
-``weights_only=False`` (and a missing file is an ``InputError``). As with
-any pickle, load only checkpoints you trust. MMEngine loads non-strictly:
-the tools check that a checkpoint fits the model first.
+calls it without ``weights_only``: its own training checkpoints (which
+pickle the message hub's ``HistoryBuffer`` and numpy state) then fail to
+load for ``load_from`` and ``--resume``. :func:`use_trusted_checkpoints`
+replaces MMEngine's loader of local files through its extension point with
+the same function passing ``weights_only=False`` (a missing or truncated
+file is an ``InputError``). The tools call it; importing the package does
+not, so other code keeps MMEngine's loader. mmseg's ``init_model`` and
+``MMSegInferencer`` load the weights-only files of
+``tools/publish_checkpoint.py`` with MMEngine's own loader, or a training
+checkpoint after ``use_trusted_checkpoints()``. As with any pickle, load
+only checkpoints you trust. MMEngine loads non-strictly: the tools check
+that a checkpoint fits the model first.
 """
 import os.path as osp
 import pickle
@@ -28,7 +33,6 @@ def is_intact(path: str) -> bool:
     return zipfile.is_zipfile(path)
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename: str, map_location=None) -> dict:
     """MMEngine's ``load_from_local`` with ``weights_only=False``; a
     missing, truncated or corrupt file is an ``InputError`` naming it."""
@@ -46,6 +50,13 @@ def load_from_local(filename: str, map_location=None) -> dict:
             f'{filename}: {why} checkpoint ({str(e).splitlines()[0]}), as a '
             'full disk or a killed copy leaves it. Fix: copy it again, or '
             'use an earlier checkpoint of the run.') from None
+
+
+def use_trusted_checkpoints() -> None:
+    """Load local checkpoints with :func:`load_from_local` in this process
+    (MMEngine's training checkpoints on torch >= 2.6)."""
+    CheckpointLoader.register_scheme(prefixes='', force=True)(
+        load_from_local)
 
 
 def read_weights(path: Optional[str]) -> Optional[dict]:

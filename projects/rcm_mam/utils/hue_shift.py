@@ -6,9 +6,10 @@ channel: numpy 1 wraps a negative shift around, numpy 2 raises
 ``OverflowError: Python integer -12 out of bounds for uint8``, so training
 stops at its first image. mmcv 2.1.0 is the last version mmseg 1.2.2 takes,
 and shadowing numpy 2 with numpy 1 breaks the scipy built for numpy 2 that
-comes with it. This puts the same function with the shift wrapped explicitly
-in ``mmcv.adjust_hue``, where mmpretrain calls it: the images of numpy 1,
-bit for bit, under either numpy.
+comes with it. :func:`use_hue_shift` (``tools/train.py`` calls it; not
+importing the package) puts the same function with the shift wrapped
+explicitly in ``mmcv.adjust_hue``, where mmpretrain calls it, under numpy 2
+only: the images of numpy 1, bit for bit, under either numpy.
 """
 from typing import Optional
 
@@ -54,5 +55,8 @@ def adjust_hue(img: np.ndarray,
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
 
 
-if int(np.__version__.split('.')[0]) >= 2:  # numpy 1 runs mmcv's own
-    mmcv.adjust_hue = mmcv.image.adjust_hue = adjust_hue
+def use_hue_shift() -> None:
+    """Put :func:`adjust_hue` in ``mmcv.adjust_hue`` under numpy 2 (numpy 1
+    runs mmcv's own)."""
+    if int(np.__version__.split('.')[0]) >= 2:
+        mmcv.adjust_hue = mmcv.image.adjust_hue = adjust_hue
