@@ -89,6 +89,13 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     assert 'tools/train.py' not in other.stdout
     assert f'tools/train.py output in {work / "stage1_0_cam_r18_synthetic"}' \
         ' was made with another config or other arguments' in other.stderr
+    # ... naming every output made from it, as stale as it
+    later = [work / 'stage1_1_rcm_mam_r18_synthetic', work /
+             'stage1_1_rcm_mam_r18_synthetic' / 'val', work /
+             'stage1_1_rcm_mam_r18_synthetic' / 'cam_test', work /
+             'pseudo_masks', work / 'stage2', work / 'stage2' / 'test']
+    assert 'The outputs made from it are stale too: ' + ', '.join(
+        map(str, later)) + '; remove them as well.' in other.stderr
     assert 'Traceback' not in other.stderr
 
 

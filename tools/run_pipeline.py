@@ -47,6 +47,9 @@ from mmengine.config import Config  # noqa: E402
 from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
                                    without_pseudo_label_hook)
 from projects.rcm_mam.utils.cli import run  # noqa: E402
+from projects.rcm_mam.utils.command_record import \
+    StaleOutputError  # noqa: E402
+from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.visualization import plot_losses  # noqa: E402
 
 SYNTHETIC = 'configs/synthetic'
@@ -92,9 +95,36 @@ def masks_use_crf(config: str) -> bool:
     return hook.get('crf') is not None
 
 
+def output_folders(args: argparse.Namespace, work_dir: str) -> dict:
+    """The pipeline's output folders, by stage, in order."""
+    train = [osp.join(work_dir, f'stage1_{i}_' +
+                      osp.splitext(osp.basename(config))[0])
+             for i, config in enumerate(args.stage1_configs)]
+    stage2 = osp.join(work_dir, 'stage2')
+    return dict(train=train, val=osp.join(train[-1], 'val'),
+                cam_test=osp.join(train[-1], 'cam_test'),
+                masks=osp.join(work_dir, 'pseudo_masks'), stage2=stage2,
+                stage2_test=osp.join(stage2, 'test'))
+
+
 def main() -> None:
     args = parse_args()
     stages = StageRunner(args.work_dir, gpus=args.gpus)
+    folders = output_folders(args, stages.work_dir)
+    try:
+        pipeline(args, stages, folders)
+    except StaleOutputError as e:  # the stages after it came from it
+        order = [*folders['train'], *list(folders.values())[1:]]
+        later = [f for f in order[order.index(e.folder) + 1:]
+                 if osp.isdir(f)]
+        raise InputError(str(e) + (
+            ' The outputs made from it are stale too: ' + ', '.join(later) +
+            '; remove them as well.' if later else '')) from None
+
+
+def pipeline(args: argparse.Namespace, stages: StageRunner,
+             folders: dict) -> None:
+    """The six stages (see the module's docstring) into ``folders``."""
     work_dir = stages.work_dir
 
     # 1. data
@@ -104,16 +134,14 @@ def main() -> None:
     options = data_options(root) + args.cfg_options
 
     # 2. stage 1, each config from the previous one's checkpoint
-    checkpoint, train_dirs = None, []
-    for i, config in enumerate(args.stage1_configs):
+    checkpoint, train_dirs = None, folders['train']
+    for config, train_dir in zip(args.stage1_configs, train_dirs):
         name = osp.splitext(osp.basename(config))[0]
-        train_dirs.append(osp.join(work_dir, f'stage1_{i}_{name}'))
-        config = without_pseudo_label_hook(config, train_dirs[-1] + '.py')
+        config = without_pseudo_label_hook(config, train_dir + '.py')
         start = [f'load_from={checkpoint}'] if checkpoint else []
         checkpoint = stages.stage(
             f'train {name}',
-            lambda: stages.train(config, train_dirs[-1], options + start))
-    cam_dir = train_dirs[-1]
+            lambda: stages.train(config, train_dir, options + start))
 
     # the masks use CRF with --crf or as the config's PseudoLabelHook says:
     # their threshold is then chosen after CRF
@@ -123,7 +151,7 @@ def main() -> None:
     # train at that threshold
     val = stages.stage(
         'CAM (seed) mIoU on val, best threshold',
-        lambda: stages.test_val(config, checkpoint, cam_dir, options,
+        lambda: stages.test_val(config, checkpoint, train_dirs[-1], options,
                                 crf),
         lambda metrics: metrics['cam/oracle_mIoU'])
     stages.add_row('CAM + CRF mIoU on val, best threshold',
@@ -133,20 +161,20 @@ def main() -> None:
     options = options + [f'model.test_cfg.bg_threshold={threshold}']
     train = stages.stage(
         f'CAM (seed) mIoU on train at threshold {threshold:g}',
-        lambda: stages.test_train(config, checkpoint,
-                                  osp.join(cam_dir, 'cam_test'), options),
+        lambda: stages.test_train(config, checkpoint, folders['cam_test'],
+                                  options),
         lambda metrics: metrics['cam/mIoU'])
     stages.add_row('CAM + CRF mIoU on train', train.get('cam/crf_mIoU'))
 
     # 4. pseudo masks of train_aug at that threshold
-    masks_dir = osp.join(work_dir, 'pseudo_masks')
+    masks_dir = folders['masks']
     stages.stage(
         'pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
         lambda: stages.pseudo_labels(config, checkpoint, masks_dir, options,
                                      crf), float)
 
     # 5. stage 2 on the pseudo masks and 6. its test on val
-    stage2_dir = osp.join(work_dir, 'stage2')
+    stage2_dir = folders['stage2']
     options = data_options(root) + [
         'train_dataloader.dataset.data_prefix.seg_map_path=' +
         osp.join(masks_dir, 'pseudo_labels')
@@ -157,7 +185,7 @@ def main() -> None:
     stages.stage(
         'stage 2 mIoU on val',
         lambda: stages.test(args.stage2_config, checkpoint,
-                            osp.join(stage2_dir, 'test'), options),
+                            folders['stage2_test'], options),
         lambda metrics: metrics['mIoU'])
 
     stages.summary(bg_threshold=threshold, crf=crf,

@@ -62,6 +62,14 @@ def input_digests(arguments: List[str]) -> Dict[str, str]:
     return digests
 
 
+class StaleOutputError(InputError):
+    """An output folder made otherwise than asked (its ``folder``)."""
+
+    def __init__(self, message: str, folder: str) -> None:
+        super().__init__(message)
+        self.folder = folder
+
+
 def claim_command(work_dir: str, script: str, arguments: List[str],
                   processes: int, started: bool) -> None:
     """Record what tools/SCRIPT.py makes in ``work_dir`` from, or check
@@ -77,8 +85,8 @@ def claim_command(work_dir: str, script: str, arguments: List[str],
         started (bool): Whether ``work_dir`` already holds its output.
 
     Raises:
-        InputError: If the output there was made otherwise, or by a run
-            that did not record how.
+        StaleOutputError: If the output there was made otherwise, or by a
+            run that did not record how.
     """
     record = osp.join(work_dir, f'{script}_command.json')
     command = dict(arguments=arguments, gpus=processes,
@@ -96,6 +104,6 @@ def claim_command(work_dir: str, script: str, arguments: List[str],
     else:
         dump_json(command, record)
         return
-    raise InputError(
+    raise StaleOutputError(
         f'the tools/{script}.py output in {work_dir} was made {made}. '
-        'Fix: remove that folder or choose another --work-dir.')
+        'Fix: remove that folder or choose another --work-dir.', work_dir)
