@@ -153,6 +153,7 @@ class Ablation:
                  env: Optional[Dict[str, str]] = None) -> None:
         self.stages = StageRunner(work_dir, log=log, env=env)
         self.warmup_config = warmup_config
+        self.warm: Dict[str, str] = {}  # warm-up config: its checkpoint
         self.data_seed = data_seed
         self.base = osp.join(self.stages.work_dir, f'data{data_seed}')
         self.warmup_iters = warmup_iters
@@ -167,15 +168,19 @@ class Ablation:
         return data_options(self.root) + self.extra
 
     def warm_up(self, variant: str) -> str:
-        """The data set and the warm-up run ``variant`` continues; its
-        checkpoint."""
-        self.root = self.stages.make_synthetic_voc(
-            self.base, self.data_seed, QUICK['data'] if self.quick else ())
+        """The data set and the warm-up run ``variant`` continues (each
+        made once); its checkpoint."""
+        if not self.root:
+            self.root = self.stages.make_synthetic_voc(
+                self.base, self.data_seed,
+                QUICK['data'] if self.quick else ())
         config = self._warmup_config(variant)
-        return self.stages.train(
-            config, osp.join(self.base, self._warmup_name(config)),
-            self.options() + ['randomness.seed=0'] +
-            schedule(self.warmup_iters))
+        if config not in self.warm:
+            self.warm[config] = self.stages.train(
+                config, osp.join(self.base, self._warmup_name(config)),
+                self.options() + ['randomness.seed=0'] +
+                schedule(self.warmup_iters))
+        return self.warm[config]
 
     def _warmup_config(self, variant: str) -> str:
         return CAM_WARMUP if variant == 'cam' else self.warmup_config

@@ -191,12 +191,14 @@ def test_claim_tells_remade_pseudo_masks_from_the_old_ones(tmp_path):
 @pytest.mark.parametrize('config, gpus, per_gpu', [
     ('cam_r50_voc', 1, None), ('cam_r50_voc', 8, 1), ('cam_r50_voc', 2, 4),
     ('deeplabv3_r101_voc_pseudo', 8, 2), ('deeplabv3_r101_voc_pseudo', 1,
-                                          None),
-    ('cam_r50_coco', 8, 2), ('deeplabv3_r101_coco_pseudo', 4, 4)])
+                                          16), ('deeplabv3_r101_voc_pseudo',
+                                                4, None),
+    ('cam_r50_coco', 8, 2), ('deeplabv3_r101_coco_pseudo', 8, 2)])
 def test_runner_splits_the_total_batch_over_gpus(tmp_path, monkeypatch,
                                                 config, gpus, per_gpu):
-    """Stage 1 trains at 8 in all, stage 2 at 16 (mmseg's 4 x 4); COCO's
-    stage 1 at 16."""
+    """Stage 1 trains at 8 in all, stage 2 at 16 (mmseg's 4 x 4) whatever
+    the GPUs; COCO's stage 1 at 16. No option where the config's per-GPU
+    batch is the share already."""
     from projects.rcm_mam.apis import StageRunner
     calls = []
     stages = StageRunner(str(tmp_path), gpus=gpus)

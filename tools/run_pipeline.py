@@ -116,7 +116,7 @@ def main() -> None:
     except StaleOutputError as e:  # the stages after it came from it
         order = [*folders['train'], *list(folders.values())[1:]]
         later = [f for f in order[order.index(e.folder) + 1:]
-                 if osp.isdir(f)]
+                 if osp.isdir(f)] if e.folder in order else []
         raise InputError(str(e) + (
             ' The outputs made from it are stale too: ' + ', '.join(later) +
             '; remove them as well.' if later else '')) from None

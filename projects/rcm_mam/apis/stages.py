@@ -183,20 +183,21 @@ class StageRunner:
     def _per_gpu_batch(self, config: str, options: List[str]) -> List[str]:
         """The option that splits the config's total batch
         (``auto_scale_lr.base_batch_size``, OpenMMLab's field) over ``gpus``
-        processes; none on one, or where ``options`` set the per-GPU batch
-        themselves."""
+        processes; none where the config's per-GPU batch is that already,
+        or where ``options`` set the per-GPU batch themselves."""
         key = 'train_dataloader.batch_size='
-        if self.gpus == 1 or any(o.startswith(key) for o in options):
+        if any(o.startswith(key) for o in options):
             return []
         cfg = Config.fromfile(config)
-        batch = cfg.get('auto_scale_lr', {}).get(
-            'base_batch_size', cfg.train_dataloader.batch_size)
+        per_gpu = cfg.train_dataloader.batch_size
+        batch = cfg.get('auto_scale_lr', {}).get('base_batch_size', per_gpu)
         if batch % self.gpus:
             raise InputError(
                 f'{config}: its total batch of {batch} does not divide over '
                 f'--gpus {self.gpus}. Fix: use a number of GPUs that divides '
                 f'it, or set {key}N (per GPU).')
-        return [f'{key}{batch // self.gpus}']
+        return [] if batch // self.gpus == per_gpu else \
+            [f'{key}{batch // self.gpus}']
 
     def test(self, config: str, checkpoint: str, work_dir: str,
              options: List[str]) -> dict:

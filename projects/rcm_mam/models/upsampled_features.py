@@ -93,6 +93,10 @@ class UpsampledFeatures:
         self.feature = feature
         self.size = tuple(size)
         h, w = feature.shape[-2:]
+        self.upsampled = (h, w) != self.size
+        if not self.upsampled:  # the features themselves
+            self.norm = feature.norm(dim=1).clamp(min=EPS)
+            return
         rows = bilinear_taps(h, self.size[0], feature.device)
         cols = bilinear_taps(w, self.size[1], feature.device)
         self.rows = interpolation_matrix(rows, h, feature.dtype)
@@ -139,6 +143,8 @@ class UpsampledFeatures:
         Returns:
             Tensor: (N, K, D) ``sum_X weights(X) up(f)(X) / |up(f)(X)|``.
         """
-        back = torch.einsum('Yy,nkYX,Xx->nkyx', self.rows,
-                            weights / self.norm[:, None], self.cols)
+        back = weights / self.norm[:, None]
+        if self.upsampled:  # the transpose of the upsampling
+            back = torch.einsum('Yy,nkYX,Xx->nkyx', self.rows, back,
+                                self.cols)
         return torch.einsum('nkyx,ndyx->nkd', back, self.feature)

@@ -121,7 +121,7 @@ def check_complete(folder: str, data_root: str, split: str) -> None:
             'may be missing. Fix: run (or re-run, which resumes) '
             'tools/make_pseudo_labels.py CONFIG CHECKPOINT for it.')
     made = record['settings']
-    label_file = made['label_file']
+    label_file = made.get('label_file')  # older records have none
     now = file_sha256(label_file) if label_file and osp.isfile(
         label_file) else None
     differ = [f'{name}: {theirs} there, {ours} here'
@@ -130,8 +130,8 @@ def check_complete(folder: str, data_root: str, split: str) -> None:
                    osp.realpath(split)),
                   ('data root', osp.realpath(made['data_root']),
                    osp.realpath(data_root)),
-                  (f'content of {label_file}', made['label_file_sha256'],
-                   now)) if theirs != ours]
+                  (f'content of {label_file}',
+                   made.get('label_file_sha256'), now)) if theirs != ours]
     if differ:
         raise InputError(
             f'{folder}: its pseudo masks were made for other data ('
