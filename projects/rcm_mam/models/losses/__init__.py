@@ -1,5 +1,6 @@
+from .affinity_loss import AffinityLoss
 from .mam_loss import MAMLoss
 from .rcm_loss import RCMLoss
 from .support_loss import SupportLoss
 
-__all__ = ['RCMLoss', 'MAMLoss', 'SupportLoss']
+__all__ = ['AffinityLoss', 'RCMLoss', 'MAMLoss', 'SupportLoss']

@@ -1,0 +1,135 @@
+"""IRN's pair paths, pair labels, affinity loss and random walk against
+loops, hand-computed values and the dense transition matrix."""
+import math
+
+import pytest
+import torch
+
+from projects.rcm_mam.models.losses.affinity_loss import AffinityLoss
+from projects.rcm_mam.models.pair_paths import (all_offsets, forward_offsets,
+                                                pair_labels, path,
+                                                path_affinity)
+from projects.rcm_mam.models.random_walk import random_walk
+
+
+def test_offsets_are_every_pair_closer_than_the_radius_once():
+    offsets = forward_offsets(5)
+    assert offsets[:4] == [(0, 1), (0, 2), (0, 3), (0, 4)]
+    pairs = {frozenset([(dy, dx), (-dy, -dx)]) for dy, dx in offsets}
+    disc = {frozenset([(dy, dx), (-dy, -dx)])
+            for dy in range(-5, 6) for dx in range(-5, 6)
+            if 0 < dy * dy + dx * dx < 25}
+    assert len(offsets) == len(pairs) and pairs == disc
+    assert len(all_offsets(5)) == 2 * len(offsets) == 68
+
+
+def test_path_is_the_pixels_within_one_of_the_line():
+    assert path((0, 3)) == [(0, 0), (0, 1), (0, 2), (0, 3)]
+    # the diagonal's neighbours are 1 / sqrt(2) from it
+    assert path((2, 2)) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 1),
+                            (2, 2)]
+    # (2, 3): the line 2x = 3y; |2x - 3y| / sqrt(13) < 1 keeps 8 of the
+    # bounding box's 12 pixels
+    assert sorted(path((2, 3))) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2),
+                                    (1, 3), (2, 2), (2, 3)]
+    for offset in forward_offsets(10):  # symmetric: same pixels both ways
+        dy, dx = offset
+        assert {(dy - y, dx - x) for y, x in path(offset)} == \
+            set(path(offset))
+
+
+def test_path_affinity_against_a_loop():
+    torch.manual_seed(0)
+    boundary = torch.rand(2, 6, 7)
+    offsets = all_offsets(4)
+    affinity = path_affinity(boundary, offsets)
+    for n in range(2):
+        for k, (dy, dx) in enumerate(offsets):
+            for y in range(6):
+                for x in range(7):
+                    if not (0 <= y + dy < 6 and 0 <= x + dx < 7):
+                        expected = 0.0
+                    else:
+                        expected = 1 - max(boundary[n, y + py, x + px]
+                                           for py, px in path((dy, dx)))
+                    assert affinity[n, k, y, x].item() == \
+                        pytest.approx(float(expected))
+
+
+def test_pair_labels_against_a_loop():
+    label = torch.tensor([[[0, 0, 1, 255], [0, 2, 1, 1], [255, 2, 0, 0]]])
+    offsets = forward_offsets(3)
+    bg_pos, fg_pos, neg = pair_labels(label, offsets)
+    for k, (dy, dx) in enumerate(offsets):
+        for y in range(3):
+            for x in range(4):
+                a = label[0, y, x].item()
+                inside = 0 <= y + dy < 3 and 0 <= x + dx < 4
+                b = label[0, y + dy, x + dx].item() if inside else 255
+                known = a != 255 and b != 255
+                assert bg_pos[0, k, y, x] == (known and a == b == 0)
+                assert fg_pos[0, k, y, x] == (known and a == b != 0)
+                assert neg[0, k, y, x] == (known and a != b)
+    assert bg_pos.sum() > 0 and fg_pos.sum() > 0 and neg.sum() > 0
+
+
+def test_affinity_loss_by_hand():
+    affinity = torch.tensor([0.9, 0.5, 0.2, 0.7]).view(1, 4, 1, 1)
+    bg = torch.tensor([1., 0, 0, 0]).view(1, 4, 1, 1)
+    fg = torch.tensor([0., 1, 0, 0]).view(1, 4, 1, 1)
+    neg = torch.tensor([0., 0, 1, 1]).view(1, 4, 1, 1)
+    pos = (-math.log(0.9 + 1e-5) / (1 + 1e-5) / 2 -
+           math.log(0.5 + 1e-5) / (1 + 1e-5) / 2)
+    negative = (-math.log(0.8 + 1e-5) - math.log(0.3 + 1e-5)) / (2 + 1e-5)
+    loss = AffinityLoss(loss_weight=2.0)(affinity, bg, fg, neg)
+    assert loss.item() == pytest.approx(2 * (pos + negative) / 2, rel=1e-6)
+    # no pairs of a kind: that term is 0, not NaN
+    none = torch.zeros_like(bg)
+    assert AffinityLoss()(affinity, none, none, neg).item() == \
+        pytest.approx(negative / 2, rel=1e-6)
+
+
+def dense_walk(cams, boundary, radius, beta, log2_steps):
+    """IRN's ``propagate_to_edge`` after the CAMs' (1 - boundary): the dense
+    affinity of every pixel pair closer than ``radius`` (1 - the largest
+    boundary on the path, both directions, 1 on the diagonal), raised to
+    beta, normalised over the sources, squared log2_steps times."""
+    c, h, w = cams.shape
+    n = h * w
+    affinity = torch.eye(n, dtype=torch.float64)
+    for i in range(n):
+        y, x = divmod(i, w)
+        for j in range(n):
+            v, u = divmod(j, w)
+            dy, dx = v - y, u - x
+            if 0 < dy * dy + dx * dx < radius * radius:
+                affinity[i, j] = 1 - max(boundary[y + py, x + px].item()
+                                         for py, px in path((dy, dx)))
+    transition = affinity**beta
+    transition = transition / transition.sum(0, keepdim=True)
+    for _ in range(log2_steps):
+        transition = transition @ transition
+    return (cams.double().view(c, n) @ transition).view(c, h, w)
+
+
+@pytest.mark.parametrize('size, radius, beta, log2_steps', [
+    ((7, 9), 5, 10, 8), ((5, 6), 3, 8, 4), ((9, 4), 5, 10, 3)])
+def test_sparse_walk_equals_the_dense_matrix(size, radius, beta, log2_steps):
+    torch.manual_seed(0)
+    boundary = torch.rand(*size)**2
+    cams = torch.rand(3, *size) * (1 - boundary)
+    sparse = random_walk(cams, boundary, radius, beta, 2**log2_steps)
+    dense = dense_walk(cams, boundary, radius, beta, log2_steps)
+    assert torch.allclose(sparse.double(), dense, atol=1e-4, rtol=1e-4)
+
+
+def test_walk_stays_within_a_closed_boundary():
+    """A wall of boundary 1 splits the image: a CAM on the left never
+    reaches the right."""
+    boundary = torch.zeros(6, 10)
+    boundary[:, 5] = 1
+    cams = torch.zeros(1, 6, 10)
+    cams[0, 2, 1] = 1
+    out = random_walk(cams, boundary, radius=5, beta=10, steps=64)
+    assert out[0, :, 6:].abs().max() == 0
+    assert out[0, :, :5].min() > 0
