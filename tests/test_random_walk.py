@@ -1,9 +1,14 @@
 """IRN's pair paths, pair labels, affinity loss and random walk against
-loops, hand-computed values and the dense transition matrix."""
+loops, hand-computed values and the dense transition matrix; its boundary
+network."""
 import math
 
 import pytest
 import torch
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 
 from projects.rcm_mam.models.losses.affinity_loss import AffinityLoss
 from projects.rcm_mam.models.pair_paths import (all_offsets, forward_offsets,
@@ -133,3 +138,55 @@ def test_walk_stays_within_a_closed_boundary():
     out = random_walk(cams, boundary, radius=5, beta=10, steps=64)
     assert out[0, :, 6:].abs().max() == 0
     assert out[0, :, :5].min() > 0
+
+
+# --- IRN's boundary network ----------------------------------------------
+def boundary_net():
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='IRNBoundaryNet',
+        backbone=dict(type='mmpretrain.ResNet', depth=18, base_channels=32,
+                      stem_channels=32, strides=(1, 2, 2, 1),
+                      out_indices=(3, )),
+        in_channels=(32, 32, 64, 128, 256), radius=4,
+        data_preprocessor=dict(type='SegDataPreProcessor')))
+
+
+def test_boundary_net_trains_its_head_only_at_stride_4():
+    net = boundary_net().train()
+    assert not net.backbone.training and net.branches.training
+    images = torch.randn(2, 3, 64, 48)
+    assert net._forward(images).shape == (2, 1, 16, 12)
+    label = torch.full((64, 48), 255)
+    label[:32], label[40:, :20], label[40:, 28:] = 0, 3, 7
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+               for _ in range(2)]
+    loss = net.loss(images, samples)['loss_affinity']
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    assert all(p.grad is None for p in net.backbone.parameters())
+    assert net.fuse.weight.grad.abs().sum() > 0
+    assert all(p.grad.abs().sum() > 0 for p in net.branches.parameters())
+
+
+def test_boundary_net_labels_are_irns_quarter_resize():
+    """Pair labels read the label map at 4i + 2 (PIL's nearest at 1/4):
+    a label that only the other pixels hold gives no pairs."""
+    net = boundary_net()
+    label = torch.zeros(64, 64, dtype=torch.long)
+    label[2::4, 2::4] = 255  # every pixel IRN reads is unknown
+    sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+    loss = net.loss(torch.randn(1, 3, 64, 64), [sample])['loss_affinity']
+    assert loss.item() == 0
+
+
+def test_boundary_is_flip_averaged():
+    net = boundary_net().eval()
+    image = torch.randn(1, 3, 32, 40)
+    with torch.no_grad():
+        boundary = net.boundary(image)
+        flipped = net.boundary(image.flip(-1))
+    assert boundary.shape == (8, 10)
+    assert torch.allclose(boundary, flipped.flip(-1), atol=1e-6)
+    assert boundary.min() > 0 and boundary.max() < 1

@@ -1,5 +1,9 @@
 from .cam_net import CAMNet, CAMOutput
-from .losses import MAMLoss, RCMLoss
+from .irn_boundary_net import IRNBoundaryNet
+from .losses import AffinityLoss, MAMLoss, RCMLoss
 from .main_support_cam_net import MainSupportCAMNet
 
-__all__ = ['CAMNet', 'CAMOutput', 'MainSupportCAMNet', 'RCMLoss', 'MAMLoss']
+__all__ = [
+    'AffinityLoss', 'CAMNet', 'CAMOutput', 'IRNBoundaryNet',
+    'MainSupportCAMNet', 'RCMLoss', 'MAMLoss'
+]
