@@ -3,6 +3,7 @@ loops, hand-computed values and the dense transition matrix; its boundary
 network."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -14,7 +15,10 @@ from projects.rcm_mam.models.losses.affinity_loss import AffinityLoss
 from projects.rcm_mam.models.pair_paths import (all_offsets, forward_offsets,
                                                 pair_labels, path,
                                                 path_affinity)
-from projects.rcm_mam.models.random_walk import random_walk
+from projects.rcm_mam.models.pseudo_mask import (IRN_LABEL_CRF,
+                                                 confident_labels,
+                                                 crf_refine)
+from projects.rcm_mam.models.random_walk import random_walk, refine_cams
 
 
 def test_offsets_are_every_pair_closer_than_the_radius_once():
@@ -190,3 +194,38 @@ def test_boundary_is_flip_averaged():
     assert boundary.shape == (8, 10)
     assert torch.allclose(boundary, flipped.flip(-1), atol=1e-6)
     assert boundary.min() > 0 and boundary.max() < 1
+
+
+def test_refine_cams_is_the_walk_upsampled_and_globally_normalised():
+    torch.manual_seed(1)
+    boundary = torch.rand(5, 6)
+    cams = torch.rand(2, 5, 6)
+    refined = refine_cams(cams, boundary, (19, 22), radius=3, beta=10,
+                          steps=16)
+    walked = dense_walk(cams * (1 - boundary), boundary, 3, 10, 4).float()
+    up = torch.nn.functional.interpolate(
+        walked[None], size=(20, 24), mode='bilinear',
+        align_corners=False)[0, :, :19, :22]
+    assert refined.shape == (2, 19, 22)
+    assert torch.allclose(refined, up / up.max(), atol=1e-5)
+    assert refined.max() == 1
+
+
+def test_confident_labels_combine_the_two_crf_masks():
+    """Foreground from the high threshold's mask, background where both
+    masks agree, unknown in between (IRN's cam_to_ir_label)."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    scores = np.zeros((20, 24, 32), np.float32)
+    scores[4] = np.linspace(0, 1, 32)[None]  # class 5: a ramp
+    scores[9, 12:] = 0.2  # class 10: weak, below the high threshold
+    keys = [5, 10]
+    labels = confident_labels(image, scores, keys)
+    fg = crf_refine(image, scores, 0.3, keys, IRN_LABEL_CRF)
+    bg = crf_refine(image, scores, 0.05, keys, IRN_LABEL_CRF)
+    assert (labels[fg > 0] == fg[fg > 0]).all()
+    assert (labels[(fg == 0) & (bg == 0)] == 0).all()
+    assert (labels[(fg == 0) & (bg > 0)] == 255).all()
+    assert {0, 5, 255} <= set(np.unique(labels))
+    assert IRN_LABEL_CRF['bilateral_sxy'] == 50 and \
+        IRN_LABEL_CRF['bilateral_srgb'] == 5

@@ -1,4 +1,5 @@
-"""From CAM scores to a pseudo mask: background threshold, dense CRF."""
+"""From CAM scores to a pseudo mask: background threshold, dense CRF, and
+IRN's confident labels."""
 from typing import Optional, Sequence
 
 import numpy as np
@@ -15,6 +16,10 @@ DEFAULT_CRF = dict(unary='label', iterations=10, gt_prob=0.7, gauss_sxy=3,
                    gauss_compat=3, bilateral_sxy=80, bilateral_srgb=13,
                    bilateral_compat=10)
 CRF_UNARIES = ('label', 'prob')
+# IRN's label CRF for its confident labels (jiwoon-ahn/irn,
+# misc/imutils.py crf_inference_label): the 'label' unary with tighter
+# bilateral terms than the pseudo masks'
+IRN_LABEL_CRF = dict(DEFAULT_CRF, bilateral_sxy=50, bilateral_srgb=5)
 
 
 def threshold_mask(fg_scores: np.ndarray, threshold: float) -> np.ndarray:
@@ -107,3 +112,35 @@ def crf_refine(image: np.ndarray, fg_scores: np.ndarray, threshold: float,
                                compat=params['bilateral_compat'])
     q = np.array(model.inference(params['iterations'])).reshape(-1, h, w)
     return values[q.argmax(axis=0)]
+
+
+def confident_labels(image: np.ndarray, fg_scores: np.ndarray,
+                     keys: Sequence[int], fg_threshold: float = 0.3,
+                     bg_threshold: float = 0.05,
+                     crf: Optional[dict] = None,
+                     ignore_index: int = 255) -> np.ndarray:
+    """IRN's training labels for inter-pixel relations
+    (jiwoon-ahn/irn, ``step/cam_to_ir_label.py``).
+
+    Two masks, each refined by the label CRF: with a high background
+    threshold (confident foreground) and a low one (confident background).
+    A pixel keeps the first's class where it is foreground, is background
+    where both say so, and is unknown otherwise.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 RGB image.
+        fg_scores (np.ndarray): (C, H, W) class scores in [0, 1].
+        keys (Sequence[int]): The image's foreground label values.
+        fg_threshold (float): Background score of the foreground mask.
+        bg_threshold (float): Background score of the background mask.
+        crf (dict, optional): CRF settings; None: :data:`IRN_LABEL_CRF`.
+        ignore_index (int): The unknown pixels' value.
+
+    Returns:
+        np.ndarray: (H, W) uint8 labels.
+    """
+    crf = IRN_LABEL_CRF if crf is None else crf
+    fg = crf_refine(image, fg_scores, fg_threshold, keys, crf)
+    bg = crf_refine(image, fg_scores, bg_threshold, keys, crf)
+    return np.where(fg > 0, fg, np.where(bg == 0, 0,
+                                         ignore_index)).astype(np.uint8)

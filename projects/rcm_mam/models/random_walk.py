@@ -10,6 +10,8 @@ Here each step is one neighbourhood operation, ``x'(j) = sum_i x(i)
 T[i, j]`` over the (2 radius - 1)^2 window of j, so time and memory grow
 linearly with the pixels; ``steps`` steps give the same ``x T^steps``.
 """
+from typing import Tuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -66,3 +68,27 @@ def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
         window = F.unfold(x, 2 * reach + 1, padding=reach)
         x = (window.view(c, -1, h * w) * weights).sum(1).view(1, c, h, w)
     return x[0]
+
+
+def refine_cams(cams: Tensor, boundary: Tensor, size: Tuple[int, int],
+                radius: int = 5, beta: float = 10,
+                steps: int = 256) -> Tensor:
+    """IRN's semantic refinement of stride-4 CAMs (jiwoon-ahn/irn,
+    ``step/make_sem_seg_labels.py``): the CAMs times ``1 - boundary``,
+    walked, upsampled by 4, cropped to the image and divided by their
+    largest value over classes and pixels. A constant background score
+    (IRN: 0.25) then makes the mask (``pseudo_mask.threshold_mask``).
+
+    Args:
+        cams (Tensor): (K, h, w) max-normalised CAMs of the image's classes.
+        boundary (Tensor): (h, w) class-boundary scores in [0, 1].
+        size (tuple): The image's (H, W), at most 4 (h, w).
+        radius, beta, steps: The walk's (:func:`random_walk`).
+
+    Returns:
+        Tensor: (K, H, W) scores in [0, 1].
+    """
+    walked = random_walk(cams * (1 - boundary), boundary, radius, beta, steps)
+    up = F.interpolate(walked[None], scale_factor=4, mode='bilinear',
+                       align_corners=False)[0, :, :size[0], :size[1]]
+    return up / up.max().clamp(min=1e-12)
