@@ -172,6 +172,37 @@ def test_crf_masks_are_the_refined_scores(runner):
         np.nanmean(class_iou(stats)) * 100, abs=0.01)
 
 
+def test_confident_labels_are_irns(runner):
+    from projects.rcm_mam.models.pseudo_mask import (IRN_LABEL_CRF,
+                                                     confident_labels)
+    hook = PseudoLabelHook(out_dir='ir', confident=dict(), save_cams=True,
+                           num_workers=0, num_overlays=0)
+    assert hook.generate(runner) is None  # confident labels are not scored
+    out = osp.join(runner.work_dir, 'ir')
+    record = json.load(open(osp.join(out, 'generation.json')))
+    assert record['settings']['confident'] == dict(
+        fg_threshold=0.3, bg_threshold=0.05, crf=IRN_LABEL_CRF)
+    dataset = hook._build_dataset(runner, hook.ann_file)
+    unknown = 0
+    for i in (0, 5):
+        info = dataset.get_data_info(i)
+        with torch.no_grad():
+            sample = runner.model.test_step(
+                pseudo_label_hook.pseudo_collate([dataset[i]]))[0]
+        scores = sample.seg_logits.data[1:].numpy()
+        image = np.array(Image.open(info['img_path']).convert('RGB'))
+        keys = np.flatnonzero(info['gt_score']) + 1
+        labels = np.array(Image.open(osp.join(out, info['img_name'] +
+                                              '.png')))
+        np.testing.assert_array_equal(
+            labels, confident_labels(image, scores, keys))
+        unknown += (labels == 255).sum()
+        assert osp.exists(osp.join(out, info['img_name'] + '.npy'))
+    assert unknown
+    with pytest.raises(InputError, match='both crf and confident'):
+        PseudoLabelHook(crf=dict(), confident=dict())
+
+
 def test_masks_of_other_settings_are_not_reused(runner):
     out = osp.join(runner.work_dir, 'stale')
     hook = PseudoLabelHook(out_dir='stale', num_workers=0, num_overlays=0,
@@ -297,6 +328,13 @@ def test_make_pseudo_labels_tool(tmp_path, voc_root):
         text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.load(open(tmp_path / 'crf' / 'pseudo_labels.json'))['crf']
+    result = subprocess.run(
+        [PYTHON, 'tools/make_pseudo_labels.py', config,
+         str(tmp_path / 'train' / 'iter_2.pth'), '--work-dir',
+         str(tmp_path / 'crf'), '--confident'], cwd=ROOT,
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(written(tmp_path / 'crf' / 'ir_labels')) == 18
     result = subprocess.run(
         [PYTHON, 'tools/make_pseudo_labels.py', config,
          str(tmp_path / 'missing.pth')], cwd=ROOT, capture_output=True,

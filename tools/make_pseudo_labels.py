@@ -1,14 +1,15 @@
 """Write pseudo masks from a trained CAM checkpoint (no training).
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--work-dir DIR]
-        [--crf | --no-crf] [--cfg-options KEY=VALUE ...]
+        [--crf | --no-crf | --confident] [--cfg-options KEY=VALUE ...]
     bash tools/dist_make_pseudo_labels.sh CONFIG CHECKPOINT GPUS [...]
 
 Runs the config's ``PseudoLabelHook``, else the hook of its
 ``pseudo_label_hook`` setting (what a CAM stage that does not run one after
 training keeps, as configs/cam_r50_coco.py), else one with default settings
 (CRF on or off with ``--crf`` / ``--no-crf``): ``WORK_DIR/pseudo_labels/
-*.png`` for the split, resumable, and their mIoU.
+*.png`` for the split, resumable, and their mIoU. ``--confident`` writes
+IRN's confident labels and the CAMs (``WORK_DIR/ir_labels/``) instead.
 """
 import argparse
 import os
@@ -25,6 +26,7 @@ from mmseg.registry import HOOKS  # noqa: E402
 
 from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
     check_weights_fit, read_weights, use_trusted_checkpoints)
+from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
@@ -40,6 +42,12 @@ def parse_args() -> argparse.Namespace:
         help='refine the masks with dense CRF or not (default: as the '
         "config's PseudoLabelHook; --crf keeps its CRF parameters, if any, "
         "else the defaults (models/pseudo_mask.py DEFAULT_CRF))")
+    parser.add_argument(
+        '--confident', action='store_true',
+        help="write IRN's confident labels (foreground above 0.30, "
+        'background below 0.05, each refined by its label CRF, the rest '
+        '255) and the CAMs to ir_labels/ instead of masks: the training '
+        'data of a boundary network (configs/*/irn_*.py)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -58,13 +66,23 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def pseudo_label_hook(cfg: Config, crf: Optional[bool]) -> Hook:
+def pseudo_label_hook(cfg: Config, crf: Optional[bool],
+                      confident: bool) -> Hook:
     """The config's ``PseudoLabelHook`` (else its ``pseudo_label_hook``
-    setting, else the default), CRF switched by ``crf`` unless None."""
+    setting, else the default), CRF switched by ``crf`` unless None; with
+    ``confident``, the hook of IRN's confident labels and CAMs instead."""
     default = cfg.get('pseudo_label_hook', dict(type='PseudoLabelHook'))
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
                      if h['type'] == 'PseudoLabelHook'), default)
-    if crf is not None:
+    if confident:
+        if crf:
+            raise InputError('--crf and --confident were both given; '
+                             'confident labels use their own CRF. Fix: drop '
+                             '--crf.')
+        hook_cfg = dict(hook_cfg, crf=None, confident=dict(),
+                        out_dir='ir_labels', save_cams=True,
+                        eval_ann_file=None)
+    elif crf is not None:
         hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
                         if crf else None)
     return HOOKS.build(hook_cfg)
@@ -85,7 +103,7 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
-    hook = pseudo_label_hook(cfg, args.crf)
+    hook = pseudo_label_hook(cfg, args.crf, args.confident)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
                         if h['type'] != 'PseudoLabelHook']
     weights = read_weights(args.checkpoint)  # a missing file stops here

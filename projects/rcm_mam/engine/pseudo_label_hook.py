@@ -21,8 +21,9 @@ from torch.utils.data import DataLoader, Subset
 from ..datasets.checks import (check_label_values, check_mask_fits_image,
                               loaded_size)
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
-from ..models.pseudo_mask import (DEFAULT_CRF, check_crf, crf_refine,
-                                  threshold_mask)
+from ..models.pseudo_mask import (DEFAULT_CRF, check_confident, check_crf,
+                                  confident_labels, crf_refine,
+                                  resolved_confident, threshold_mask)
 from ..utils.errors import InputError
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
@@ -78,7 +79,13 @@ class PseudoLabelHook(Hook):
         crf (dict, optional): Dense CRF settings, overrides of
             ``models.pseudo_mask.DEFAULT_CRF`` (unary and parameters);
             None: no CRF.
-        eval_ann_file (str, optional): Split whose masks are scored.
+        eval_ann_file (str, optional): Split whose masks are scored (not
+            with ``confident``).
+        confident (dict, optional): Write IRN's confident labels instead of
+            masks (``models.pseudo_mask.confident_labels``: classes, 0 and
+            255 for unknown), the training labels of a boundary network;
+            its keyword arguments, e.g. ``dict(fg_threshold=0.3,
+            bg_threshold=0.05)``; ``crf`` must then be None. None: masks.
         save_cams (bool): Also save the CAM scores of each image's classes
             as float16 ``.npy`` (a dict with ``keys`` and ``cam``).
         num_overlays (int): Images of which a CAM overlay PNG is written to
@@ -96,7 +103,8 @@ class PseudoLabelHook(Hook):
                      str] = 'ImageSets/Segmentation/train.txt',
                  save_cams: bool = False,
                  num_overlays: int = 8,
-                 num_workers: int = 2) -> None:
+                 num_workers: int = 2,
+                 confident: Optional[dict] = None) -> None:
         check_relative_name(out_dir, 'PseudoLabelHook out_dir',
                             fix='give a folder inside the work dir, like '
                             'pseudo_labels')
@@ -110,6 +118,10 @@ class PseudoLabelHook(Hook):
         self.num_workers = num_workers
         if crf is not None:
             check_crf(crf, 'PseudoLabelHook crf')
+        if confident is not None:
+            check_confident(confident, crf)
+            confident = resolved_confident(confident)
+        self.confident = confident
 
     def after_train(self, runner) -> None:
         self.generate(runner)
@@ -142,7 +154,7 @@ class PseudoLabelHook(Hook):
         if not is_main_process():
             return None
         mark_complete(out_dir)
-        if self.eval_ann_file:
+        if self.eval_ann_file and self.confident is None:
             return self._evaluate(runner, out_dir, threshold)
         return None
 
@@ -184,7 +196,9 @@ class PseudoLabelHook(Hook):
             flip=test_cfg.get('flip', True),
             max_long_side=test_cfg.get('max_long_side'),
             color_type=color_type,
-            crf=None if self.crf is None else {**DEFAULT_CRF, **self.crf})
+            crf=None if self.crf is None else {**DEFAULT_CRF, **self.crf},
+            **({} if self.confident is None else dict(
+                confident=self.confident)))
 
     def _build_dataset(self, runner, ann_file: str):
         """The test data set on ``ann_file``, loading images only, with the
@@ -231,8 +245,12 @@ class PseudoLabelHook(Hook):
         scores = sample.seg_logits.data[1:].cpu().numpy()
         keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
         image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
-        mask = threshold_mask(scores, threshold) if self.crf is None else \
-            crf_refine(image, scores, threshold, keys, self.crf)
+        if self.confident is not None:
+            mask = confident_labels(image, scores, keys, **self.confident)
+        elif self.crf is None:
+            mask = threshold_mask(scores, threshold)
+        else:
+            mask = crf_refine(image, scores, threshold, keys, self.crf)
         path = osp.join(out_dir, sample.img_name + '.png')
         if self.save_cams:
             cams = dict(keys=keys - 1, cam=scores[keys - 1].astype(np.float16))

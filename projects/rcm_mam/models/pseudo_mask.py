@@ -144,3 +144,24 @@ def confident_labels(image: np.ndarray, fg_scores: np.ndarray,
     bg = crf_refine(image, fg_scores, bg_threshold, keys, crf)
     return np.where(fg > 0, fg, np.where(bg == 0, 0,
                                          ignore_index)).astype(np.uint8)
+
+
+def resolved_confident(confident: dict) -> dict:
+    """:func:`confident_labels`' settings with its defaults filled in."""
+    return dict(dict(fg_threshold=0.3, bg_threshold=0.05), **confident,
+                crf={**IRN_LABEL_CRF, **(confident.get('crf') or {})})
+
+
+def check_confident(confident: dict, crf: Optional[dict]) -> None:
+    """Fail early, with the fix, on confident-label settings that
+    :func:`confident_labels` would not read."""
+    unknown = sorted(set(confident) - {'fg_threshold', 'bg_threshold', 'crf'})
+    if unknown:
+        raise InputError(f'PseudoLabelHook confident has unknown keys '
+                         f'{unknown}. Fix: use bg_threshold, crf and '
+                         'fg_threshold.')
+    if crf is not None:
+        raise InputError('PseudoLabelHook has both crf and confident set; '
+                         'confident labels use their own CRF. Fix: set '
+                         'crf=None, or put CRF settings in confident.crf.')
+    check_crf(resolved_confident(confident)['crf'], 'confident.crf')
