@@ -335,6 +335,29 @@ def test_make_pseudo_labels_tool(tmp_path, voc_root):
         capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(written(tmp_path / 'crf' / 'ir_labels')) == 18
+    # IRN's boundary network trains on them with tools/train.py
+    irn = tmp_path / 'irn.py'
+    irn.write_text(f'''_base_ = {osp.join(CONFIGS, 'synthetic',
+                                         'irn_r18_synthetic.py')!r}
+crop_size = (64, 64)
+model = dict(data_preprocessor=dict(size=crop_size), radius=5)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root={voc_root!r},
+                 data_prefix=dict(seg_map_path={str(tmp_path / 'crf' /
+                                                    'ir_labels')!r}),
+                 pipeline=[
+                     {{{{_base_.load_image}}}}, dict(type='LoadAnnotations'),
+                     dict(type='RandomCrop', crop_size=crop_size),
+                     dict(type='PackSegInputs')]))
+train_cfg = dict(max_iters=2)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+''')
+    result = subprocess.run(
+        [PYTHON, 'tools/train.py', str(irn), '--work-dir',
+         str(tmp_path / 'irn')], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'loss_affinity' in result.stdout + result.stderr
+    assert osp.exists(tmp_path / 'irn' / 'iter_2.pth')
     result = subprocess.run(
         [PYTHON, 'tools/make_pseudo_labels.py', config,
          str(tmp_path / 'missing.pth')], cwd=ROOT, capture_output=True,

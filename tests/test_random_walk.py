@@ -6,11 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from conftest import CONFIGS
 from projects.rcm_mam.models.losses.affinity_loss import AffinityLoss
 from projects.rcm_mam.models.pair_paths import (all_offsets, forward_offsets,
                                                 pair_labels, path,
@@ -229,3 +231,17 @@ def test_confident_labels_combine_the_two_crf_masks():
     assert {0, 5, 255} <= set(np.unique(labels))
     assert IRN_LABEL_CRF['bilateral_sxy'] == 50 and \
         IRN_LABEL_CRF['bilateral_srgb'] == 5
+
+
+@pytest.mark.parametrize('config', ['irn_r50_voc.py',
+                                    'synthetic/irn_r18_synthetic.py'])
+def test_irn_configs_hold_irns_settings(config):
+    cfg = Config.fromfile(f'{CONFIGS}/{config}')
+    init_default_scope('mmseg')
+    net = MODELS.build(cfg.model)  # its in_channels fit the backbone:
+    assert net._forward(torch.randn(1, 3, 64, 64)).shape == (1, 1, 16, 16)
+    assert (cfg.model.radius, cfg.train_dataloader.batch_size) == (10, 32)
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='SGD', lr=0.1, momentum=0.0, weight_decay=1e-4)
+    assert cfg.param_scheduler[0].power == 0.9
+    assert cfg.train_dataloader.dataset.type == 'PseudoMaskVOCDataset'

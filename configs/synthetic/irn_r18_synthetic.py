@@ -1,0 +1,43 @@
+# IRN's boundary network on the synthetic set: the VOC config on the
+# Parts-64 ResNet-18 (half width) at half VOC's image size (crop 256, a
+# 250 px long side rescaled by 0.5-1.5); train_aug's 400 images // 32 x 3
+# epochs = 36 iterations. Its labels: tools/make_pseudo_labels.py
+# configs/synthetic/rcm_mam_r18_synthetic.py CKPT --confident.
+_base_ = [
+    '../irn_r50_voc.py', '../_base_/models/resnet18_w32_parts64.py'
+]
+data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
+ir_label_dir = '{{ fileDirname }}/../../work_dirs/' \
+    'rcm_mam_r18_synthetic/ir_labels'
+crop_size = (256, 256)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        depth=18,
+        base_channels=32,
+        stem_channels=32,
+        init_cfg={{_base_.parts64_init}}),
+    in_channels=(32, 32, 64, 128, 256))
+train_pipeline = [
+    {{_base_.load_image}},
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(250, 250), ratio_range=(0.5, 1.5),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        data_prefix=dict(seg_map_path=ir_label_dir),
+        pipeline=train_pipeline))
+max_iters = 36
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
+         by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(interval=4), checkpoint=dict(interval=max_iters))
