@@ -7,9 +7,13 @@
 # augmentation. Its training labels are the CAM stage's confident labels:
 #   python tools/make_pseudo_labels.py configs/rcm_mam_r50_voc.py CKPT \
 #       --confident --work-dir work_dirs/rcm_mam_r50_voc
-# (ir_labels/ there, with the CAMs the random walk reads).
-_base_ = ['./_base_/default_runtime.py']
-data_root = 'data/VOCdevkit/VOC2012'
+# (ir_labels/ there, with the CAMs the random walk reads). After training,
+# RandomWalkLabelHook writes the refined pseudo masks (irn_labels/) of the
+# images of walk_dataset (the CAM configs' test set, for the image labels)
+# and scores those of `train`.
+_base_ = [
+    './_base_/default_runtime.py', './_base_/datasets/voc12aug_image_label.py'
+]
 ir_label_dir = '{{ fileDirname }}/../work_dirs/rcm_mam_r50_voc/ir_labels'
 crop_size = (512, 512)
 auto_scale_lr = dict(enable=False, base_batch_size=32)
@@ -61,8 +65,9 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
+        _delete_=True,
         type='PseudoMaskVOCDataset',  # refuses an unfinished label folder
-        data_root=data_root,
+        data_root={{_base_.data_root}},
         ann_file='ImageSets/Segmentation/train_aug.txt',
         data_prefix=dict(img_path='JPEGImages', seg_map_path=ir_label_dir),
         pipeline=train_pipeline))
@@ -75,6 +80,11 @@ param_scheduler = [
          by_epoch=False)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+val_cfg = val_dataloader = val_evaluator = None
+walk_dataset = {{_base_.test_dataloader.dataset}}
+test_cfg = test_dataloader = test_evaluator = None  # not a tools/test.py model
+# IRN's walk: radius 5, beta 10, 2^8 steps, background 0.25
+custom_hooks = [dict(type='RandomWalkLabelHook', cam_dir=ir_label_dir)]
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),

@@ -172,12 +172,19 @@ def test_crf_masks_are_the_refined_scores(runner):
         np.nanmean(class_iou(stats)) * 100, abs=0.01)
 
 
-def test_confident_labels_are_irns(runner):
-    from projects.rcm_mam.models.pseudo_mask import (IRN_LABEL_CRF,
-                                                     confident_labels)
+@pytest.fixture(scope='module')
+def confident_hook(runner):
+    """The confident labels and CAMs of train_aug, in WORK_DIR/ir."""
     hook = PseudoLabelHook(out_dir='ir', confident=dict(), save_cams=True,
                            num_workers=0, num_overlays=0)
     assert hook.generate(runner) is None  # confident labels are not scored
+    return hook
+
+
+def test_confident_labels_are_irns(runner, confident_hook):
+    from projects.rcm_mam.models.pseudo_mask import (IRN_LABEL_CRF,
+                                                     confident_labels)
+    hook = confident_hook
     out = osp.join(runner.work_dir, 'ir')
     record = json.load(open(osp.join(out, 'generation.json')))
     assert record['settings']['confident'] == dict(
@@ -201,6 +208,59 @@ def test_confident_labels_are_irns(runner):
     assert unknown
     with pytest.raises(InputError, match='both crf and confident'):
         PseudoLabelHook(crf=dict(), confident=dict())
+
+
+def test_walk_masks_are_the_refined_cams(runner, confident_hook):
+    from projects.rcm_mam.engine import RandomWalkLabelHook
+    from projects.rcm_mam.engine.random_walk_label_hook import strided
+    from projects.rcm_mam.models.random_walk import refine_cams
+    cfg = Config.fromfile(osp.join(CONFIGS, 'synthetic',
+                                   'irn_r18_synthetic.py'))
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(0)
+    irn = SimpleNamespace(
+        cfg=Config(dict(model=cfg.model,
+                        walk_dataset=runner.cfg.test_dataloader.dataset)),
+        model=MODELS.build(cfg.model), work_dir=runner.work_dir)
+    cam_dir = osp.join(runner.work_dir, 'ir')
+    hook = RandomWalkLabelHook(cam_dir=cam_dir, steps=8, num_workers=0)
+    summary = hook.generate(irn)
+    assert summary['bg_threshold'] == 0.25
+    dataset = hook._build_dataset(irn, hook.ann_file)
+    info = dataset.get_data_info(3)
+    keys = np.flatnonzero(info['gt_score']) + 1
+    saved = np.load(osp.join(cam_dir, info['img_name'] + '.npy'),
+                    allow_pickle=True).item()
+    cams = torch.from_numpy(saved['cam'].astype(np.float32))
+    batch = pseudo_label_hook.pseudo_collate([dataset[3]])
+    with torch.no_grad():
+        boundary = irn.model.boundary(
+            irn.model.data_preprocessor(batch, False)['inputs'])
+        scores = refine_cams(strided(cams, boundary.shape), boundary,
+                             cams.shape[1:], steps=8)
+    full = np.zeros((20, *cams.shape[1:]), np.float32)
+    full[keys - 1] = scores.numpy()
+    mask = read_label_png(osp.join(runner.work_dir, 'irn_labels',
+                                   info['img_name'] + '.png'))
+    np.testing.assert_array_equal(mask, threshold_mask(full, 0.25))
+    # a CAM file that is missing, or of other classes, is one clear error
+    path = osp.join(cam_dir, info['img_name'] + '.npy')
+    shutil.move(path, path + '.bak')
+    try:
+        with pytest.raises(InputError, match='no CAMs for image'):
+            RandomWalkLabelHook(cam_dir=cam_dir, out_dir='irn2',
+                                num_workers=0).generate(irn)
+    finally:
+        shutil.move(path + '.bak', path)
+    np.save(path + '.npy', dict(saved, keys=saved['keys'] + 1))
+    os.replace(path + '.npy', path)
+    try:
+        with pytest.raises(InputError, match='CAMs of classes'):
+            RandomWalkLabelHook(cam_dir=cam_dir, out_dir='irn3',
+                                num_workers=0).generate(irn)
+    finally:
+        np.save(path + '.npy', saved)
+        os.replace(path + '.npy', path)
 
 
 def test_masks_of_other_settings_are_not_reused(runner):
@@ -349,8 +409,11 @@ train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                      {{{{_base_.load_image}}}}, dict(type='LoadAnnotations'),
                      dict(type='RandomCrop', crop_size=crop_size),
                      dict(type='PackSegInputs')]))
+walk_dataset = dict(data_root={voc_root!r})
 train_cfg = dict(max_iters=2)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+custom_hooks = [dict(type='RandomWalkLabelHook', num_workers=0, steps=16,
+                     cam_dir={str(tmp_path / 'crf' / 'ir_labels')!r})]
 ''')
     result = subprocess.run(
         [PYTHON, 'tools/train.py', str(irn), '--work-dir',
@@ -358,6 +421,10 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'loss_affinity' in result.stdout + result.stderr
     assert osp.exists(tmp_path / 'irn' / 'iter_2.pth')
+    # ... and its hook writes the walk's masks of train_aug, scored on train
+    assert len(written(tmp_path / 'irn' / 'irn_labels')) == 18
+    summary = json.load(open(tmp_path / 'irn' / 'irn_labels.json'))
+    assert summary['bg_threshold'] == 0.25 and 0 <= summary['mIoU'] <= 100
     result = subprocess.run(
         [PYTHON, 'tools/make_pseudo_labels.py', config,
          str(tmp_path / 'missing.pth')], cwd=ROOT, capture_output=True,

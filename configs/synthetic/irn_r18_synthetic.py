@@ -33,6 +33,7 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(seg_map_path=ir_label_dir),
         pipeline=train_pipeline))
+walk_dataset = dict(data_root=data_root)
 max_iters = 36
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
@@ -41,3 +42,4 @@ param_scheduler = [
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=4), checkpoint=dict(interval=max_iters))
+custom_hooks = [dict(type='RandomWalkLabelHook', cam_dir=ir_label_dir)]

@@ -131,14 +131,14 @@ class PseudoLabelHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         model.eval()
-        threshold = self.bg_threshold if self.bg_threshold is not None \
-            else model.test_cfg['bg_threshold']
+        threshold = self._threshold(model)
         out_dir = osp.join(runner.work_dir, self.out_dir)
         dataset = self._build_dataset(runner, self.ann_file)
         color_type = dataset.pipeline.transforms[0].color_type
         rank, world_size = get_dist_info()
-        self._claim(out_dir, self._settings(runner.cfg.model, model,
-                                            dataset, threshold, color_type))
+        self._claim(out_dir, dict(
+            self._data_settings(dataset, threshold, color_type),
+            **self._model_settings(runner.cfg.model, model)))
         shard = range(rank, len(dataset), world_size)
         todo = [
             i for i in shard if not is_valid_mask(
@@ -176,26 +176,36 @@ class PseudoLabelHook(Hook):
         if outcome[0] is not None:
             raise InputError(outcome[0])
 
-    def _settings(self, model_cfg: dict, model, dataset, threshold: float,
-                  color_type: str) -> dict:
-        """What decides every mask: recorded in the folder."""
-        test_cfg = model.test_cfg
+    def _threshold(self, model) -> float:
+        """The background threshold: the hook's, else the model's."""
+        return self.bg_threshold if self.bg_threshold is not None \
+            else model.test_cfg['bg_threshold']
+
+    def _data_settings(self, dataset, threshold: float,
+                       color_type: str) -> dict:
+        """What of the data (and the threshold) decides every mask:
+        recorded in the folder."""
         labels = hashlib.sha256(b''.join(
             dataset.get_data_info(i)['gt_score'].tobytes()
             for i in range(len(dataset))))
         return dict(
-            weights_sha256=weights_digest(model.main_net),
-            model_sha256=model_config_digest(model_cfg),
             data_root=osp.realpath(dataset.data_root),
             ann_file=osp.realpath(dataset.ann_file),
             labels_sha256=labels.hexdigest(),
             label_file=dataset.label_file and osp.realpath(
                 dataset.label_file),
             label_file_sha256=file_sha256(dataset.label_file),
-            bg_threshold=threshold, scales=test_cfg['scales'],
-            flip=test_cfg.get('flip', True),
+            bg_threshold=threshold, color_type=color_type)
+
+    def _model_settings(self, model_cfg: dict, model) -> dict:
+        """What of the CAM model (and the refinement) decides every mask:
+        recorded in the folder."""
+        test_cfg = model.test_cfg
+        return dict(
+            weights_sha256=weights_digest(model.main_net),
+            model_sha256=model_config_digest(model_cfg),
+            scales=test_cfg['scales'], flip=test_cfg.get('flip', True),
             max_long_side=test_cfg.get('max_long_side'),
-            color_type=color_type,
             crf=None if self.crf is None else {**DEFAULT_CRF, **self.crf},
             **({} if self.confident is None else dict(
                 confident=self.confident)))
@@ -203,12 +213,17 @@ class PseudoLabelHook(Hook):
     def _build_dataset(self, runner, ann_file: str):
         """The test data set on ``ann_file``, loading images only, with the
         test pipeline's image loader (its orientation choice)."""
-        cfg = runner.cfg.test_dataloader.dataset.copy()
+        cfg = self._dataset_cfg(runner).copy()
         cfg.update(ann_file=ann_file, pipeline=[
             cfg.pipeline[0],
             dict(type='PackWSSSInputs')
         ])
         return DATASETS.build(cfg)
+
+    @staticmethod
+    def _dataset_cfg(runner) -> dict:
+        """The data set whose images get masks: the test data set's."""
+        return runner.cfg.test_dataloader.dataset
 
     @staticmethod
     def _mask_path(out_dir: str, info: dict) -> str:
