@@ -231,3 +231,29 @@ def test_masks_use_crf_as_the_config_says(tmp_path):
                          False)):
         derived = without_pseudo_label_hook(config, str(tmp_path / 'c.py'))
         assert masks_use_crf(derived) == crf, config
+
+
+@pytest.mark.slow
+def test_pipeline_refines_the_seeds_with_irn(tmp_path, voc_root):
+    work = tmp_path / 'pipe'
+    pipeline(voc_root, work, '--stage1-configs',
+             'configs/synthetic/cam_r18_synthetic.py', '--refine', 'irn',
+             '--refine-cfg-options', 'train_cfg.max_iters=2',
+             'param_scheduler.0.end=2', 'train_dataloader.batch_size=2',
+             'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False',
+             'model.data_preprocessor.size=(64,64)',
+             'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+             'custom_hooks.0.steps=16', 'custom_hooks.0.num_workers=0')
+    summary = json.load(open(work / 'summary.json'))
+    rows = {r['stage']: r['mIoU'] for r in summary['rows']}
+    assert summary['refine'] == 'irn'
+    labels = work / 'confident_labels' / 'ir_labels'
+    assert json.load(open(labels / 'generation.json'))['complete']
+    masks = json.load(open(work / 'refine_irn' / 'irn_labels.json'))
+    assert rows['IRN masks mIoU on train'] == masks['mIoU']
+    # stage 2 trained on the walk's masks
+    record = json.load(open(work / 'stage2' / 'train_command.json'))
+    assert 'train_dataloader.dataset.data_prefix.seg_map_path=' + str(
+        work / 'refine_irn' / 'irn_labels') in record['arguments']
+    assert 0 < rows['stage 2 mIoU on val'] <= 100

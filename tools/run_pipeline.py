@@ -2,7 +2,8 @@
 
     python tools/run_pipeline.py [--data-root DIR] [--work-dir DIR]
         [--stage1-configs CAM_CFG RCM_MAM_CFG] [--stage2-config CFG]
-        [--gpus N] [--crf]
+        [--gpus N] [--refine {crf,irn}] [--refine-config CFG]
+        [--refine-cfg-options KEY=VALUE ...]
 
 Stages, each a call of the project's tools and each skipped when its
 output exists (a killed pipeline re-run resumes; training resumes from its
@@ -25,7 +26,11 @@ that no longer match:
    when the masks use CRF), which the pseudo masks use too;
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
    WORK_DIR/pseudo_masks; dense CRF as the stage-1 config's
-   PseudoLabelHook says, or with ``--crf``) and their mIoU;
+   PseudoLabelHook says, or with ``--refine crf``) and their mIoU; with
+   ``--refine irn`` instead IRN's: the confident labels and CAMs
+   (tools/make_pseudo_labels.py --confident, WORK_DIR/confident_labels),
+   then ``--refine-config`` (IRN's boundary network, tools/train.py,
+   WORK_DIR/refine_irn), whose hook writes the random walk's masks;
 5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
 6. test: tools/test.py of the stage-2 model on val.
 
@@ -81,10 +86,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--stage2-cfg-options', nargs='+', default=[],
                         help='extra KEY=VALUE options for stage 2')
     parser.add_argument(
-        '--crf', action='store_true',
-        help='pseudo masks refined by dense CRF (default: as the stage-1 '
-        "config's PseudoLabelHook says); whenever the masks use CRF, their "
-        'background threshold is chosen on val after CRF')
+        '--refine', choices=['crf', 'irn'],
+        help='how the seeds become pseudo masks: dense CRF (whose '
+        'background threshold is then chosen on val after CRF) or IRN\'s '
+        'boundary network and random walk (default: as the stage-1 '
+        "config's PseudoLabelHook says: CRF or none)")
+    parser.add_argument('--crf', action='store_const', const='crf',
+                        dest='refine', help='the same as --refine crf')
+    parser.add_argument(
+        '--refine-config', default=f'{SYNTHETIC}/irn_r18_synthetic.py',
+        help="IRN's boundary network config (--refine irn)")
+    parser.add_argument('--refine-cfg-options', nargs='+', default=[],
+                        help='extra KEY=VALUE options for --refine-config')
     return parser.parse_args()
 
 
@@ -101,10 +114,13 @@ def output_folders(args: argparse.Namespace, work_dir: str) -> dict:
                       osp.splitext(osp.basename(config))[0])
              for i, config in enumerate(args.stage1_configs)]
     stage2 = osp.join(work_dir, 'stage2')
+    masks = dict(irn=dict(confident=osp.join(work_dir, 'confident_labels'),
+                          refine=osp.join(work_dir, 'refine_irn'))).get(
+                              args.refine,
+                              dict(masks=osp.join(work_dir, 'pseudo_masks')))
     return dict(train=train, val=osp.join(train[-1], 'val'),
-                cam_test=osp.join(train[-1], 'cam_test'),
-                masks=osp.join(work_dir, 'pseudo_masks'), stage2=stage2,
-                stage2_test=osp.join(stage2, 'test'))
+                cam_test=osp.join(train[-1], 'cam_test'), **masks,
+                stage2=stage2, stage2_test=osp.join(stage2, 'test'))
 
 
 def main() -> None:
@@ -143,9 +159,10 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
             f'train {name}',
             lambda: stages.train(config, train_dir, options + start))
 
-    # the masks use CRF with --crf or as the config's PseudoLabelHook says:
-    # their threshold is then chosen after CRF
-    crf = args.crf or masks_use_crf(config)
+    # the masks use CRF with --refine crf or as the config's PseudoLabelHook
+    # says: their threshold is then chosen after CRF
+    crf = args.refine == 'crf' or (args.refine is None and
+                                   masks_use_crf(config))
 
     # 3. CAM mIoU on val, which chooses the background threshold, and on
     # train at that threshold
@@ -166,18 +183,21 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
         lambda metrics: metrics['cam/mIoU'])
     stages.add_row('CAM + CRF mIoU on train', train.get('cam/crf_mIoU'))
 
-    # 4. pseudo masks of train_aug at that threshold
-    masks_dir = folders['masks']
-    stages.stage(
-        'pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
-        lambda: stages.pseudo_labels(config, checkpoint, masks_dir, options,
-                                     crf), float)
+    # 4. pseudo masks of train_aug: at that threshold, or IRN's
+    if args.refine == 'irn':
+        masks = irn_masks(args, stages, folders, root, config, checkpoint,
+                          options)
+    else:
+        stages.stage(
+            'pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
+            lambda: stages.pseudo_labels(config, checkpoint, folders['masks'],
+                                         options, crf), float)
+        masks = osp.join(folders['masks'], 'pseudo_labels')
 
     # 5. stage 2 on the pseudo masks and 6. its test on val
     stage2_dir = folders['stage2']
     options = data_options(root) + [
-        'train_dataloader.dataset.data_prefix.seg_map_path=' +
-        osp.join(masks_dir, 'pseudo_labels')
+        f'train_dataloader.dataset.data_prefix.seg_map_path={masks}'
     ] + args.stage2_cfg_options
     checkpoint = stages.stage(
         'train stage 2 (DeepLabV3)',
@@ -189,9 +209,27 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
         lambda metrics: metrics['mIoU'])
 
     stages.summary(bg_threshold=threshold, crf=crf,
+                   refine=args.refine or ('crf' if crf else None),
                    data_seed=None if args.data_root else args.seed)
     plot_losses(train_dirs + [stage2_dir], osp.join(work_dir, 'losses.png'))
     print(f'\nSummary, loss plot and CAM overlays in {work_dir}')
+
+
+def irn_masks(args: argparse.Namespace, stages: StageRunner, folders: dict,
+              root: str, config: str, checkpoint: str,
+              options: list) -> str:
+    """IRN's confident labels from the CAMs, its boundary network and the
+    walk's masks of train_aug; the masks' folder."""
+    labels = stages.stage(
+        'confident labels (IRN)',
+        lambda: stages.confident_labels(config, checkpoint,
+                                        folders['confident'], options))
+    stages.stage(
+        'IRN masks mIoU on train',
+        lambda: stages.refine_irn(args.refine_config, folders['refine'],
+                                  root, labels, args.refine_cfg_options),
+        float)
+    return osp.join(folders['refine'], 'irn_labels')
 
 
 if __name__ == '__main__':

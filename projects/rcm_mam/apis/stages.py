@@ -24,6 +24,7 @@ from mmengine.config import Config
 from ..utils.command_record import claim_command
 from ..utils.errors import InputError
 from ..utils.file_io import atomic_write, dump_json
+from ..utils.generation_record import read_record
 
 # the repository, whose tools/ the stages run
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -251,3 +252,32 @@ class StageRunner:
                        *cfg_options(options)], dist=True)
         with open(summary) as f:
             return json.load(f)['mIoU']
+
+    def confident_labels(self, config: str, checkpoint: str, work_dir: str,
+                         options: List[str]) -> str:
+        """IRN's confident labels and the CAMs of train_aug in
+        WORK_DIR/ir_labels unless done; that folder."""
+        config = osp.join(ROOT, config)
+        folder = osp.join(work_dir, 'ir_labels')
+        claim_command(work_dir, 'make_pseudo_labels',
+                      [config, checkpoint, '--confident', *options],
+                      self.gpus, osp.isdir(folder))
+        if not (read_record(folder) or {}).get('complete'):
+            self.tool('make_pseudo_labels', [config, checkpoint],
+                      ['--work-dir', work_dir, '--confident',
+                       *cfg_options(options)], dist=True)
+        return folder
+
+    def refine_irn(self, config: str, work_dir: str, root: str,
+                   label_dir: str, options: List[str]) -> float:
+        """Train IRN's boundary network on ``label_dir``'s confident labels
+        unless done; its hook writes the walk's masks of train_aug to
+        WORK_DIR/irn_labels. Their mIoU on train."""
+        self.train(config, work_dir, [
+            f'train_dataloader.dataset.data_root={root}',
+            f'walk_dataset.data_root={root}',
+            f'train_dataloader.dataset.data_prefix.seg_map_path={label_dir}',
+            f'custom_hooks.0.cam_dir={label_dir}', *options])
+        with open(osp.join(work_dir, 'irn_labels.json')) as f:
+            return json.load(f)['mIoU']
+
