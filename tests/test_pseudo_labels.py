@@ -243,6 +243,15 @@ def test_walk_masks_are_the_refined_cams(runner, confident_hook):
     mask = read_label_png(osp.join(runner.work_dir, 'irn_labels',
                                    info['img_name'] + '.png'))
     np.testing.assert_array_equal(mask, threshold_mask(full, 0.25))
+    # a killed run resumes: only the missing mask is written again
+    out = osp.join(runner.work_dir, 'irn_labels')
+    files = written(out)
+    stamps = {f: os.stat(osp.join(out, f)).st_mtime_ns for f in files}
+    os.remove(osp.join(out, files[0]))
+    hook.generate(irn)
+    assert written(out) == files
+    assert {f for f in files if os.stat(osp.join(
+        out, f)).st_mtime_ns != stamps[f]} == {files[0]}
     # a CAM file that is missing, or of other classes, is one clear error
     path = osp.join(cam_dir, info['img_name'] + '.npy')
     shutil.move(path, path + '.bak')
@@ -257,6 +266,11 @@ def test_walk_masks_are_the_refined_cams(runner, confident_hook):
     try:
         with pytest.raises(InputError, match='CAMs of classes'):
             RandomWalkLabelHook(cam_dir=cam_dir, out_dir='irn3',
+                                num_workers=0).generate(irn)
+        np.save(path + '.npy', dict(saved, cam=saved['cam'][:, 1:]))
+        os.replace(path + '.npy', path)
+        with pytest.raises(InputError, match='but the image is'):
+            RandomWalkLabelHook(cam_dir=cam_dir, out_dir='irn4',
                                 num_workers=0).generate(irn)
     finally:
         np.save(path + '.npy', saved)

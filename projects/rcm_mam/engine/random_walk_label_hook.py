@@ -1,7 +1,7 @@
 """RandomWalkLabelHook: pseudo masks from CAMs walked over a trained
 boundary network's affinity (IRN's semantic masks)."""
 import os.path as osp
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -18,14 +18,16 @@ from ..utils.generation_record import (RECORD, check_complete, file_sha256,
 from .pseudo_label_hook import PseudoLabelHook
 
 
-def read_cams(cam_dir: str, name: str, keys: np.ndarray) -> Tensor:
+def read_cams(cam_dir: str, name: str, keys: np.ndarray,
+              size: Tuple[int, int]) -> Tensor:
     """The saved CAMs of image ``name`` (``PseudoLabelHook(save_cams=True)``
-    format), checked against the image's classes.
+    format), checked against the image's classes and size.
 
     Args:
         cam_dir (str): Folder of ``<name>.npy`` files.
         name (str): Image name.
         keys (np.ndarray): The image's foreground label values (class + 1).
+        size (tuple): The image's (H, W) as loaded.
 
     Returns:
         Tensor: (K, H, W) float32 scores of the image's K classes.
@@ -42,6 +44,10 @@ def read_cams(cam_dir: str, name: str, keys: np.ndarray) -> Tensor:
             f'{path}: CAMs of classes {list(saved["keys"])}, but the image '
             f'label has {list(keys - 1)}. Fix: re-make the CAMs with the '
             'current image labels.')
+    if tuple(saved['cam'].shape[1:]) != tuple(size):
+        raise InputError(
+            f'{path}: CAMs of size {saved["cam"].shape[1:]}, but the image '
+            f'is {tuple(size)}. Fix: re-make the CAMs from these images.')
     return torch.from_numpy(saved['cam'].astype(np.float32))
 
 
@@ -119,7 +125,8 @@ class RandomWalkLabelHook(PseudoLabelHook):
         """Write the mask of a one-image batch."""
         sample = batch['data_samples'][0]
         keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
-        cams = read_cams(self.cam_dir, sample.img_name, keys)
+        cams = read_cams(self.cam_dir, sample.img_name, keys,
+                         batch['inputs'][0].shape[1:])
         full = np.zeros((len(metainfo['classes']) - 1, *cams.shape[1:]),
                         np.float32)
         if len(keys):  # an image without classes is all background
