@@ -48,6 +48,12 @@ def test_dry_run_measures_every_cpu_step(tmp_path):
     # the RCM + MAM config's pseudo-label hook ran after training
     assert figures['rcm_mam_fp32']['pseudo_label_hook']['masks'] == \
         sizes['hook_images']
+    # IRN: confident labels, its network trained, its walk after training
+    assert figures['confident_labels']['masks'] == sizes['pseudo_images']
+    assert figures['irn_fp32']['iterations'] == sizes['irn_iters']
+    assert figures['irn_fp32']['losses_finite']
+    walk = figures['irn_fp32']['pseudo_label_hook']
+    assert walk['masks'] == sizes['hook_images'] and walk['images_per_s'] > 0
     for name, images in (('pseudo_labels', 'pseudo_images'),
                          ('pseudo_labels_crf', 'crf_images')):
         assert figures[name]['masks'] == sizes[images], name

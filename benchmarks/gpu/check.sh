@@ -10,7 +10,8 @@
 # runs the VOC configs from random init (ImageNet weights cannot be fetched
 # offline): stage-1 training (plain CAM and RCM + MAM, fp32 and --amp), RCM +
 # MAM through dist_train.sh (NCCL), pseudo labels without and with dense CRF
-# and their forward bounds, tools/test.py on the CAM checkpoint, stage-2
+# and their forward bounds, tools/test.py on the CAM checkpoint, IRN's
+# confident labels, boundary network and random walk, stage-2
 # DeepLabV3-R101 (fp32 and --amp). Every step has a timeout and a fixed
 # size; a failing step is recorded and the others still run; steps that the
 # job's budget no longer fits are skipped and said so. Figures:
@@ -51,7 +52,7 @@ START=$(date +%s)
 if (( DRY )); then
     SCALE=0.5 NUM_IMAGES=(--num-train 4 --num-val 2 --num-aug 2)
     CAM_ITERS=3 RCM_ITERS=2 DIST_ITERS=2 STAGE2_ITERS=2 WARMUP=1
-    PSEUDO_IMAGES=2 CRF_IMAGES=2 TEST_IMAGES=2 HOOK_IMAGES=2
+    PSEUDO_IMAGES=2 CRF_IMAGES=2 TEST_IMAGES=2 HOOK_IMAGES=2 IRN_ITERS=2
     # CPU-sized runs: batch 2, crops of 64 px (stage 2: 32), no data workers
     NO_WORKERS=(train_dataloader.num_workers=0
                 train_dataloader.persistent_workers=False)
@@ -65,6 +66,10 @@ if (( DRY )); then
                  'train_dataloader.dataset.pipeline.2.scale=(128,32)'
                  'train_dataloader.dataset.pipeline.3.crop_size=(32,32)'
                  'model.data_preprocessor.size=(32,32)')
+    IRN_SIZE=("${NO_WORKERS[@]}" train_dataloader.batch_size=2
+              'train_dataloader.dataset.pipeline.3.crop_size=(64,64)'
+              'model.data_preprocessor.size=(64,64)'
+              custom_hooks.0.num_workers=0)
     REQUIRE_CUDA=()
 else
     # a long side of 390-500 px, as VOC's; train_aug 250, val 50
@@ -72,7 +77,9 @@ else
     CAM_ITERS=50 RCM_ITERS=30 DIST_ITERS=10 STAGE2_ITERS=40 WARMUP=10
     # dense CRF takes 0.3 to 0.9 s an image on one core
     PSEUDO_IMAGES=100 CRF_IMAGES=50 TEST_IMAGES=20 HOOK_IMAGES=8
-    STAGE1_SIZE=() STAGE2_SIZE=()
+    # IRN's boundary network at its batch (32) and crop (512)
+    IRN_ITERS=10
+    STAGE1_SIZE=() STAGE2_SIZE=() IRN_SIZE=()
     REQUIRE_CUDA=(--require-cuda)
 fi
 cat > "$OUT/check.json" << EOF
@@ -80,7 +87,8 @@ cat > "$OUT/check.json" << EOF
  "scale": $SCALE, "cam_iters": $CAM_ITERS, "rcm_mam_iters": $RCM_ITERS,
  "dist_iters": $DIST_ITERS, "stage2_iters": $STAGE2_ITERS,
  "pseudo_images": $PSEUDO_IMAGES, "crf_images": $CRF_IMAGES,
- "test_images": $TEST_IMAGES, "hook_images": $HOOK_IMAGES, "budget_s": $BUDGET}
+ "test_images": $TEST_IMAGES, "hook_images": $HOOK_IMAGES,
+ "irn_iters": $IRN_ITERS, "budget_s": $BUDGET}
 EOF
 : > "$OUT/steps.jsonl"
 
@@ -194,6 +202,15 @@ S2=("${DATA[@]}" randomness.seed=0 model.pretrained=None
     "train_dataloader.dataset.indices=$PSEUDO_IMAGES"
     "train_dataloader.dataset.data_prefix.seg_map_path=$MASKS"
     "${STAGE2_SIZE[@]}")
+# IRN: confident labels of PSEUDO_IMAGES images of train_aug, its boundary
+# network trained on them, its walk on HOOK_IMAGES images
+LABELS=$RUNS/confident_labels/ir_labels
+IRN=("train_dataloader.dataset.data_root=$VOC" randomness.seed=0
+     model.backbone.init_cfg=None
+     "train_dataloader.dataset.indices=$PSEUDO_IMAGES"
+     "train_dataloader.dataset.data_prefix.seg_map_path=$LABELS"
+     "walk_dataset.data_root=$VOC" "walk_dataset.indices=$HOOK_IMAGES"
+     "custom_hooks.0.cam_dir=$LABELS" "${IRN_SIZE[@]}")
 CAM=configs/cam_r50_voc.py
 RCM_MAM=configs/rcm_mam_r50_voc.py
 STAGE2=configs/deeplabv3_r101_voc_pseudo.py
@@ -229,6 +246,12 @@ step pseudo pseudo_labels_crf 90 "$PY" tools/make_pseudo_labels.py $CAM \
 step test test_cam 90 "$PY" tools/test.py $CAM "$CKPT" \
     --work-dir "$RUNS/test_cam" --cfg-options "${TOOL[@]}" \
     "test_dataloader.dataset.indices=$TEST_IMAGES"
+step confident confident_labels 60 "$PY" tools/make_pseudo_labels.py $CAM \
+    "$CKPT" --confident --work-dir "$RUNS/confident_labels" --cfg-options \
+    "${TOOL[@]}" "test_dataloader.dataset.indices=$PSEUDO_IMAGES"
+step train irn_fp32 60 "$PY" tools/train.py configs/irn_r50_voc.py \
+    --work-dir "$RUNS/irn_fp32" --cfg-options "${IRN[@]}" \
+    $(schedule $IRN_ITERS)
 step train stage2_fp32 75 "$PY" tools/train.py $STAGE2 \
     --work-dir "$RUNS/stage2_fp32" --cfg-options "${S2[@]}" \
     $(schedule $STAGE2_ITERS)

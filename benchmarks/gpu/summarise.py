@@ -36,16 +36,16 @@ def runner_log(work_dir: str) -> str:
                    for p in sorted(glob.glob(f'{work_dir}/*/*.log')))
 
 
-def hook_figures(work_dir: str) -> Dict:
-    """Images/s and mIoU of the pseudo labels written in ``work_dir``
-    (none if it has none)."""
-    if not osp.isdir(osp.join(work_dir, 'pseudo_labels')):
+def hook_figures(work_dir: str, folder: str = 'pseudo_labels') -> Dict:
+    """Images/s and mIoU of the pseudo labels written in
+    ``work_dir/folder`` (none if it has none)."""
+    if not osp.isdir(osp.join(work_dir, folder)):
         return {}
     rate = RATE.findall(runner_log(work_dir))
-    summary = read_json(osp.join(work_dir, 'pseudo_labels.json')) or {}
+    summary = read_json(osp.join(work_dir, folder + '.json')) or {}
     figures = dict(
         images_per_s=float(rate[-1]) if rate else None,
-        masks=len(glob.glob(f'{work_dir}/pseudo_labels/*.png')),
+        masks=len(glob.glob(f'{work_dir}/{folder}/*.png')),
         mIoU=summary.get('mIoU'))
     return {k: v for k, v in figures.items() if v is not None}
 
@@ -76,8 +76,8 @@ def train_figures(work_dir: str, warmup: int) -> Dict:
         figures['peak_memory_mib'] = max(memory)
     log = runner_log(work_dir)
     figures['distributed'] = 'Distributed training: True' in log
-    hook = hook_figures(work_dir)
-    if hook:  # the config's PseudoLabelHook after training
+    hook = hook_figures(work_dir) or hook_figures(work_dir, 'irn_labels')
+    if hook:  # the config's PseudoLabelHook (or the walk's) after training
         figures['pseudo_label_hook'] = hook
     return figures
 
@@ -99,6 +99,8 @@ def step_figures(step: Dict, runs: str, warmup: int) -> Dict:
         return train_figures(work_dir, warmup)
     if step['kind'] == 'pseudo':
         return hook_figures(work_dir)
+    if step['kind'] == 'confident':
+        return hook_figures(work_dir, 'ir_labels')
     if step['kind'] == 'bound':
         return read_json(osp.join(work_dir, 'bounds.json')) or {}
     if step['kind'] == 'test':
@@ -190,6 +192,8 @@ def markdown(summary: Dict) -> str:
              'iterations)', 'stage2')):
         lines.append(f'| {label} | {run(name + "_fp32")} | '
                      f'{run(name + "_amp")} |')
+    lines.append(f'| IRN boundary network ({check["irn_iters"]} '
+                 f'iterations) | {run("irn_fp32")} | | | |')
     ratios = summary['headline']['rcm_mam_time_x_cam']
     lines.append(f'| RCM + MAM / plain CAM | {cell(ratios["fp32"], 2, "x")}'
                  f' | | | {cell(ratios["amp"], 2, "x")} | | |')
@@ -217,10 +221,16 @@ def markdown(summary: Dict) -> str:
         rate = get(name, 'images_per_s')
         lines.append(f'| {label} | {images} | {cell(rate, 1)} | '
                      f'{cell(ratio(rate, multi), 2)} |')
+    rate = get('confident_labels', 'images_per_s')
+    lines.append(f'| `make_pseudo_labels.py --confident` (2 CRFs) | '
+                 f'{check["pseudo_images"]} | {cell(rate, 1)} | '
+                 f'{cell(ratio(rate, multi), 2)} |')
     for label, name in (('`PseudoLabelHook` after RCM + MAM training, '
                          'dense CRF', 'rcm_mam_fp32'),
                         ('the same after `dist_train.sh ... 1` (NCCL)',
-                         'rcm_mam_nccl')):
+                         'rcm_mam_nccl'),
+                        ("`RandomWalkLabelHook` after IRN's training",
+                         'irn_fp32')):
         rate = (get(name, 'pseudo_label_hook') or {}).get('images_per_s')
         lines.append(f'| {label} | {check["hook_images"]} | '
                      f'{cell(rate, 1)} | {cell(ratio(rate, multi), 2)} |')

@@ -132,10 +132,11 @@ class RandomWalkLabelHook(PseudoLabelHook):
         if len(keys):  # an image without classes is all background
             with torch.no_grad():
                 inputs = model.data_preprocessor(batch, False)['inputs']
-                boundary = model.boundary(inputs).cpu()
-                scores = refine_cams(strided(cams, boundary.shape), boundary,
-                                     cams.shape[1:], **self.walk)
-            full[keys - 1] = scores.numpy()
+                boundary = model.boundary(inputs)  # the walk on its device
+                scores = refine_cams(
+                    strided(cams.to(boundary.device), boundary.shape),
+                    boundary, cams.shape[1:], **self.walk)
+            full[keys - 1] = scores.cpu().numpy()
         save_label_png(threshold_mask(full, threshold),
                        osp.join(out_dir, sample.img_name + '.png'),
                        metainfo['palette'])

@@ -54,7 +54,7 @@ def load_config(path: str, options: Optional[dict] = None) -> Config:
         return cfg
     try:
         cfg.merge_from_dict(options)
-    except KeyError as e:
+    except (KeyError, TypeError) as e:
         raise InputError(f'{path}: --cfg-options do not fit the config: '
                          f'{e.args[0]}. Fix: check the option against the '
                          'config (python -c "from mmengine import Config; '
