@@ -184,6 +184,24 @@ def huge_image(name: str) -> str:
                     rows) + source(name)
 
 
+def random_walk(name: str) -> str:
+    """benchmarks/random_walk_speed.py: the sparse walk against the dense
+    matrix, time and peak memory above the torch process's."""
+    result = load(name)
+    rows = []
+    for r in result['rows']:
+        dense = r.get('dense')
+        rows.append([
+            r['image'], r['nodes'], f"{r['sparse']['seconds']:.2f}",
+            f"{r['sparse']['peak_mib'] - r['torch_mib']:.0f}",
+            f"{dense['seconds']:.1f}" if dense else 'not run',
+            f"{dense['peak_mib'] - r['torch_mib']:.0f}" if dense else '-',
+            f"{r['speedup']:g}x" if dense else '-'])
+    return markdown(['image', 'pixels at stride 4', 'sparse s',
+                     'sparse MiB', 'dense s', 'dense MiB', 'speed-up'],
+                    rows) + source(name)
+
+
 def duration(seconds: float) -> str:
     """``13.1 min`` from a minute on, else ``71 s``."""
     return f'{seconds / 60:.1f} min' if seconds >= 60 else f'{seconds:.0f} s'
@@ -208,7 +226,7 @@ RENDERERS: Dict[str, Callable[[str], str]] = dict(
     ablation=ablation, ablation_compact=ablation_compact,
     train_cost=train_cost,
     pseudo_label_speed=pseudo_label_speed, huge_image=huge_image,
-    install=install)
+    random_walk=random_walk, install=install)
 
 
 def render(text: str) -> str:
