@@ -11,6 +11,7 @@ import pytest
 from conftest import PYTHON, ROOT
 from projects.rcm_mam.utils.command_record import claim_command
 from projects.rcm_mam.utils.errors import InputError
+from tools.run_pipeline import WALK_SWEEP
 
 ITERS = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
          'default_hooks.checkpoint.interval=4', 'default_hooks.logger.'
@@ -251,9 +252,21 @@ def test_pipeline_refines_the_seeds_with_irn(tmp_path, voc_root):
     labels = work / 'confident_labels' / 'ir_labels'
     assert json.load(open(labels / 'generation.json'))['complete']
     masks = json.load(open(work / 'refine_irn' / 'irn_labels.json'))
-    assert rows['IRN masks mIoU on train'] == masks['mIoU']
-    # stage 2 trained on the walk's masks
+    assert rows["IRN masks mIoU on train at 0.25 (IRN's)"] == masks['mIoU']
+    # the walk's background score is the best on val ...
+    curve = {t: json.load(open(work / 'refine_irn' / f'val_{t}' /
+                               'irn_labels.json')) for t in WALK_SWEEP}
+    assert all(c['split'].endswith('val.txt') for c in curve.values())
+    threshold = summary['walk_threshold']
+    assert curve[threshold]['mIoU'] == max(c['mIoU'] for c in curve.values())
+    assert rows['IRN masks mIoU on val, best threshold'] == curve[
+        threshold]['mIoU']
+    # ... and stage 2 trained on the masks of train_aug at it
+    folder = work / 'refine_irn' / ('irn_labels' if threshold == 0.25 else
+                                    f'train_aug_{threshold}/irn_labels')
+    assert json.load(open(str(folder) + '.json'))['bg_threshold'] == \
+        threshold
     record = json.load(open(work / 'stage2' / 'train_command.json'))
-    assert 'train_dataloader.dataset.data_prefix.seg_map_path=' + str(
-        work / 'refine_irn' / 'irn_labels') in record['arguments']
+    assert f'train_dataloader.dataset.data_prefix.seg_map_path={folder}' \
+        in record['arguments']
     assert 0 < rows['stage 2 mIoU on val'] <= 100

@@ -4,7 +4,9 @@
         [--crf | --no-crf | --confident] [--cfg-options KEY=VALUE ...]
     bash tools/dist_make_pseudo_labels.sh CONFIG CHECKPOINT GPUS [...]
 
-Runs the config's ``PseudoLabelHook``, else the hook of its
+Runs the config's ``PseudoLabelHook`` (or, for a boundary network's
+config such as configs/irn_r50_voc.py, its ``RandomWalkLabelHook``: the
+walk's masks), else the hook of its
 ``pseudo_label_hook`` setting (what a CAM stage that does not run one after
 training keeps, as configs/cam_r50_coco.py), else one with default settings
 (CRF on or off with ``--crf`` / ``--no-crf``): ``WORK_DIR/pseudo_labels/
@@ -30,6 +32,9 @@ from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
+
+
+MASK_HOOKS = ('PseudoLabelHook', 'RandomWalkLabelHook')
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,9 +76,13 @@ def pseudo_label_hook(cfg: Config, crf: Optional[bool],
     """The config's ``PseudoLabelHook`` (else its ``pseudo_label_hook``
     setting, else the default), CRF switched by ``crf`` unless None; with
     ``confident``, the hook of IRN's confident labels and CAMs instead."""
-    default = cfg.get('pseudo_label_hook', dict(type='PseudoLabelHook'))
+    default = {'type': 'PseudoLabelHook', **cfg.get('pseudo_label_hook', {})}
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
-                     if h['type'] == 'PseudoLabelHook'), default)
+                     if h['type'] in MASK_HOOKS), default)
+    if hook_cfg['type'] == 'RandomWalkLabelHook' and (crf is not None or
+                                                      confident):
+        raise InputError("the config's masks are a random walk's: they take "
+                         'neither --crf nor --confident. Fix: drop them.')
     if confident:
         if crf:
             raise InputError('--crf and --confident were both given; '
@@ -105,7 +114,7 @@ def main() -> None:
 
     hook = pseudo_label_hook(cfg, args.crf, args.confident)
     cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
-                        if h['type'] != 'PseudoLabelHook']
+                        if h['type'] not in MASK_HOOKS]
     weights = read_weights(args.checkpoint)  # a missing file stops here
     check_work_dir(cfg.work_dir)
     setup_cpu_distributed(cfg)

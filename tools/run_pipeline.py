@@ -28,9 +28,12 @@ that no longer match:
    WORK_DIR/pseudo_masks; dense CRF as the stage-1 config's
    PseudoLabelHook says, or with ``--refine crf``) and their mIoU; with
    ``--refine irn`` instead IRN's: the confident labels and CAMs
-   (tools/make_pseudo_labels.py --confident, WORK_DIR/confident_labels),
-   then ``--refine-config`` (IRN's boundary network, tools/train.py,
-   WORK_DIR/refine_irn), whose hook writes the random walk's masks;
+   (tools/make_pseudo_labels.py --confident, WORK_DIR/confident_labels;
+   the CAMs of val too), then ``--refine-config`` (IRN's boundary network,
+   tools/train.py, WORK_DIR/refine_irn), whose hook writes the random
+   walk's masks at IRN's background score; the background score is then
+   chosen on val (tools/make_pseudo_labels.py with the network's config)
+   and the masks of train_aug made at it;
 5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
 6. test: tools/test.py of the stage-2 model on val.
 
@@ -44,6 +47,7 @@ WORK_DIR/pseudo_masks/cam_overlays.
 import argparse
 import os.path as osp
 import sys
+from typing import Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -58,6 +62,10 @@ from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.visualization import plot_losses  # noqa: E402
 
 SYNTHETIC = 'configs/synthetic'
+VAL = 'ImageSets/Segmentation/val.txt'
+# the walk's background scores tried on val; IRN's own is 0.25
+IRN_THRESHOLD = 0.25
+WALK_SWEEP = (0.15, 0.2, 0.25, 0.3, 0.35, 0.45)
 
 
 def parse_args() -> argparse.Namespace:
@@ -114,8 +122,10 @@ def output_folders(args: argparse.Namespace, work_dir: str) -> dict:
                       osp.splitext(osp.basename(config))[0])
              for i, config in enumerate(args.stage1_configs)]
     stage2 = osp.join(work_dir, 'stage2')
-    masks = dict(irn=dict(confident=osp.join(work_dir, 'confident_labels'),
-                          refine=osp.join(work_dir, 'refine_irn'))).get(
+    masks = dict(irn=dict(
+        confident=osp.join(work_dir, 'confident_labels'),
+        confident_val=osp.join(work_dir, 'confident_labels_val'),
+        refine=osp.join(work_dir, 'refine_irn'))).get(
                               args.refine,
                               dict(masks=osp.join(work_dir, 'pseudo_masks')))
     return dict(train=train, val=osp.join(train[-1], 'val'),
@@ -184,9 +194,10 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
     stages.add_row('CAM + CRF mIoU on train', train.get('cam/crf_mIoU'))
 
     # 4. pseudo masks of train_aug: at that threshold, or IRN's
+    walk_threshold = None
     if args.refine == 'irn':
-        masks = irn_masks(args, stages, folders, root, config, checkpoint,
-                          options)
+        masks, walk_threshold = irn_masks(args, stages, folders, root,
+                                          config, checkpoint, options)
     else:
         stages.stage(
             'pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
@@ -210,6 +221,7 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
 
     stages.summary(bg_threshold=threshold, crf=crf,
                    refine=args.refine or ('crf' if crf else None),
+                   walk_threshold=walk_threshold,
                    data_seed=None if args.data_root else args.seed)
     plot_losses(train_dirs + [stage2_dir], osp.join(work_dir, 'losses.png'))
     print(f'\nSummary, loss plot and CAM overlays in {work_dir}')
@@ -217,19 +229,45 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
 
 def irn_masks(args: argparse.Namespace, stages: StageRunner, folders: dict,
               root: str, config: str, checkpoint: str,
-              options: list) -> str:
-    """IRN's confident labels from the CAMs, its boundary network and the
-    walk's masks of train_aug; the masks' folder."""
+              options: list) -> Tuple[str, float]:
+    """IRN's confident labels and CAMs, its boundary network, the walk's
+    background threshold chosen on val and the masks of train_aug at it;
+    the masks' folder and the threshold."""
     labels = stages.stage(
-        'confident labels (IRN)',
+        'confident labels and CAMs of train_aug (IRN)',
         lambda: stages.confident_labels(config, checkpoint,
                                         folders['confident'], options))
-    stages.stage(
-        'IRN masks mIoU on train',
+    val_cams = stages.stage(
+        'CAMs of val (IRN)',
+        lambda: stages.confident_labels(
+            config, checkpoint, folders['confident_val'],
+            options + [f'pseudo_label_hook.ann_file={VAL}']))
+    refine, walked = stages.stage(
+        f'IRN masks mIoU on train at {IRN_THRESHOLD:g} (IRN\'s)',
         lambda: stages.refine_irn(args.refine_config, folders['refine'],
                                   root, labels, args.refine_cfg_options),
-        float)
-    return osp.join(folders['refine'], 'irn_labels')
+        lambda result: result[1]['mIoU'])
+    walk = [f'walk_dataset.data_root={root}', *args.refine_cfg_options]
+    curve = {t: stages.walk_labels(
+        args.refine_config, refine, osp.join(folders['refine'], f'val_{t}'),
+        walk + [f'custom_hooks.0.cam_dir={val_cams}',
+                f'custom_hooks.0.ann_file={VAL}',
+                f'custom_hooks.0.eval_ann_file={VAL}',
+                f'custom_hooks.0.bg_threshold={t}'])['mIoU']
+        for t in WALK_SWEEP}
+    threshold = max(curve, key=curve.get)
+    stages.add_row('IRN masks mIoU on val, best threshold', curve[threshold])
+    if threshold == IRN_THRESHOLD:
+        return osp.join(folders['refine'], 'irn_labels'), threshold
+    folder = osp.join(folders['refine'], f'train_aug_{threshold}')
+    stages.stage(
+        f'IRN masks mIoU on train at {threshold:g}',
+        lambda: stages.walk_labels(
+            args.refine_config, refine, folder,
+            walk + [f'custom_hooks.0.cam_dir={labels}',
+                    f'custom_hooks.0.bg_threshold={threshold}']),
+        lambda summary: summary['mIoU'])
+    return osp.join(folder, 'irn_labels'), threshold
 
 
 if __name__ == '__main__':

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from contextlib import nullcontext
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
@@ -269,15 +269,32 @@ class StageRunner:
         return folder
 
     def refine_irn(self, config: str, work_dir: str, root: str,
-                   label_dir: str, options: List[str]) -> float:
+                   label_dir: str, options: List[str]) -> Tuple[str, dict]:
         """Train IRN's boundary network on ``label_dir``'s confident labels
         unless done; its hook writes the walk's masks of train_aug to
-        WORK_DIR/irn_labels. Their mIoU on train."""
-        self.train(config, work_dir, [
+        WORK_DIR/irn_labels. The checkpoint and the masks' summary."""
+        checkpoint = self.train(config, work_dir, [
             f'train_dataloader.dataset.data_root={root}',
             f'walk_dataset.data_root={root}',
             f'train_dataloader.dataset.data_prefix.seg_map_path={label_dir}',
             f'custom_hooks.0.cam_dir={label_dir}', *options])
         with open(osp.join(work_dir, 'irn_labels.json')) as f:
-            return json.load(f)['mIoU']
+            return checkpoint, json.load(f)
+
+    def walk_labels(self, config: str, checkpoint: str, work_dir: str,
+                    options: List[str]) -> dict:
+        """A boundary network's walk masks (its config's
+        ``RandomWalkLabelHook`` with ``options``) in WORK_DIR/irn_labels
+        unless done; their summary."""
+        config = osp.join(ROOT, config)
+        summary = osp.join(work_dir, 'irn_labels.json')
+        claim_command(work_dir, 'make_pseudo_labels',
+                      [config, checkpoint, *options], self.gpus,
+                      osp.isdir(osp.join(work_dir, 'irn_labels')))
+        if not osp.isfile(summary):
+            self.tool('make_pseudo_labels', [config, checkpoint],
+                      ['--work-dir', work_dir, *cfg_options(options)],
+                      dist=True)
+        with open(summary) as f:
+            return json.load(f)
 
