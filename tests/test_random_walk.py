@@ -233,7 +233,7 @@ def test_confident_labels_combine_the_two_crf_masks():
         IRN_LABEL_CRF['bilateral_srgb'] == 5
 
 
-@pytest.mark.parametrize('config', ['irn_r50_voc.py',
+@pytest.mark.parametrize('config', ['irn_r50_voc.py', 'irn_r50_coco.py',
                                     'synthetic/irn_r18_synthetic.py'])
 def test_irn_configs_hold_irns_settings(config):
     cfg = Config.fromfile(f'{CONFIGS}/{config}')
@@ -245,3 +245,11 @@ def test_irn_configs_hold_irns_settings(config):
         type='SGD', lr=0.1, momentum=0.0, weight_decay=1e-4)
     assert cfg.param_scheduler[0].power == 0.9
     assert cfg.train_dataloader.dataset.type == 'PseudoMaskVOCDataset'
+    # the walk reads the CAMs written with the confident labels it trains on
+    hook = cfg.custom_hooks[0]
+    assert hook.type == 'RandomWalkLabelHook' and hook.cam_dir == \
+        cfg.train_dataloader.dataset.data_prefix.seg_map_path
+    assert cfg.walk_dataset.data_root == \
+        cfg.train_dataloader.dataset.data_root
+    assert cfg.walk_dataset.get('metainfo') == \
+        cfg.train_dataloader.dataset.get('metainfo')
