@@ -39,6 +39,12 @@ def inputs(h: int, w: int, classes: int):
     return maps[1:], maps[0]**4
 
 
+def affinity(boundary):
+    """IRN's path affinity of every pixel's pairs."""
+    from projects.rcm_mam.models.pair_paths import all_offsets, path_affinity
+    return path_affinity(boundary[None], all_offsets(RADIUS))[0]
+
+
 def dense(cams, boundary):
     """IRN's form: the dense transition matrix squared 8 times."""
     import torch
@@ -46,7 +52,7 @@ def dense(cams, boundary):
     h, w = boundary.shape
     n, reach = h * w, RADIUS - 1
     size = 2 * reach + 1
-    weights = transition_weights(boundary, RADIUS, BETA)
+    weights = transition_weights(affinity(boundary), RADIUS, BETA)
     matrix = torch.zeros(n, n)
     ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
     j = (ys * w + xs).flatten()
@@ -69,8 +75,8 @@ def child(form: str, h: int, w: int, classes: int) -> None:
     if form == 'torch':
         print(json.dumps(dict(peak_mib=peak_rss_mib())))
         return
-    walk = dense if form == 'dense' else (
-        lambda c, b: random_walk(c, b, RADIUS, BETA, 2**LOG2_STEPS))
+    walk = dense if form == 'dense' else (lambda c, b: random_walk(
+        c, affinity(b), RADIUS, BETA, 2**LOG2_STEPS))
     walk(*inputs(8, 8, classes))
     cams, boundary = inputs(h, w, classes)
     start = time.perf_counter()

@@ -14,9 +14,10 @@ from mmseg.structures import SegDataSample
 
 from conftest import CONFIGS
 from projects.rcm_mam.models.losses.affinity_loss import AffinityLoss
-from projects.rcm_mam.models.pair_paths import (all_offsets, forward_offsets,
-                                                pair_labels, path,
-                                                path_affinity)
+from projects.rcm_mam.models.pair_paths import (all_offsets,
+                                                feature_affinity,
+                                                forward_offsets, pair_labels,
+                                                path, path_affinity)
 from projects.rcm_mam.models.pseudo_mask import (IRN_LABEL_CRF,
                                                  confident_labels,
                                                  crf_refine)
@@ -65,6 +66,25 @@ def test_path_affinity_against_a_loop():
                                            for py, px in path((dy, dx)))
                     assert affinity[n, k, y, x].item() == \
                         pytest.approx(float(expected))
+
+
+def test_feature_affinity_against_a_loop():
+    torch.manual_seed(0)
+    features = torch.randn(2, 3, 5, 6)
+    offsets = all_offsets(3)
+    affinity = feature_affinity(features, offsets)
+    for n in range(2):
+        for k, (dy, dx) in enumerate(offsets):
+            for y in range(5):
+                for x in range(6):
+                    if 0 <= y + dy < 5 and 0 <= x + dx < 6:
+                        expected = torch.exp(-(
+                            features[n, :, y, x] -
+                            features[n, :, y + dy, x + dx]).abs().mean())
+                    else:
+                        expected = torch.tensor(0.)
+                    assert affinity[n, k, y, x].item() == \
+                        pytest.approx(expected.item(), rel=1e-6, abs=1e-7)
 
 
 def test_pair_labels_against_a_loop():
@@ -129,7 +149,8 @@ def test_sparse_walk_equals_the_dense_matrix(size, radius, beta, log2_steps):
     torch.manual_seed(0)
     boundary = torch.rand(*size)**2
     cams = torch.rand(3, *size) * (1 - boundary)
-    sparse = random_walk(cams, boundary, radius, beta, 2**log2_steps)
+    affinity = path_affinity(boundary[None], all_offsets(radius))[0]
+    sparse = random_walk(cams, affinity, radius, beta, 2**log2_steps)
     dense = dense_walk(cams, boundary, radius, beta, log2_steps)
     assert torch.allclose(sparse.double(), dense, atol=1e-4, rtol=1e-4)
 
@@ -141,7 +162,8 @@ def test_walk_stays_within_a_closed_boundary():
     boundary[:, 5] = 1
     cams = torch.zeros(1, 6, 10)
     cams[0, 2, 1] = 1
-    out = random_walk(cams, boundary, radius=5, beta=10, steps=64)
+    affinity = path_affinity(boundary[None], all_offsets(5))[0]
+    out = random_walk(cams, affinity, radius=5, beta=10, steps=64)
     assert out[0, :, 6:].abs().max() == 0
     assert out[0, :, :5].min() > 0
 

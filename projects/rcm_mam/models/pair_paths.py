@@ -1,5 +1,6 @@
 """Pixel pairs within a radius, the straight path between them, and the
-affinity and pair labels read along it (IRN's inter-pixel relations).
+affinity and pair labels read along it (IRN's inter-pixel relations), or
+from features (PSA's AffinityNet).
 
 IRN (Ahn et al., CVPR 2019; facts from jiwoon-ahn/irn, ``misc/indexing.py``
 and ``voc12/dataloader.py``) relates every pixel to the pixels closer than
@@ -87,6 +88,28 @@ def path_affinity(boundary: Tensor, offsets: List[Offset]) -> Tensor:
         1 - torch.stack([shifted(boundary, step, 1.0)
                          for step in path(offset)]).amax(0)
         for offset in offsets
+    ], dim=1)
+
+
+def feature_affinity(features: Tensor, offsets: List[Offset]) -> Tensor:
+    """PSA's affinity exp(-mean |f_i - f_j|) of each pixel's pairs
+    (jiwoon-ahn/psa, ``network/resnet38_aff.py``).
+
+    Args:
+        features (Tensor): (N, D, H, W) pixel features.
+        offsets (list): P offsets (dy, dx).
+
+    Returns:
+        Tensor: (N, P, H, W): at [n, o, y, x] the affinity of (y, x) and
+        (y + dy, x + dx), 0 where the latter is off the image.
+    """
+    n, d, h, w = features.shape
+    flat = features.reshape(n * d, h, w)
+    return torch.stack([
+        torch.exp(-(features - shifted(flat, o, 0.0).view(n, d, h, w)
+                    ).abs().mean(1)) *
+        shifted(features.new_ones(1, h, w), o, 0.0)
+        for o in offsets
     ], dim=1)
 
 

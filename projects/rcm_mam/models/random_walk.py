@@ -1,10 +1,11 @@
 """The random walk of CAMs over a pixel affinity, as repeated sparse steps.
 
-IRN (jiwoon-ahn/irn, ``misc/indexing.py``, ``propagate_to_edge``) builds
-the dense (HW, HW) transition matrix ``T[i, j] = a_ij^beta / sum_i
-a_ij^beta`` (a_ij the path affinity of pixels closer than ``radius``, both
-directions, a_ii = 1, 0 for the rest), squares it ``log2(steps)`` times
-and multiplies the CAMs by it. At stride 4 a 500 x 375 image has 11,750
+IRN (jiwoon-ahn/irn, ``misc/indexing.py``, ``propagate_to_edge``) and PSA
+(jiwoon-ahn/psa, ``infer_aff.py``) build the dense (HW, HW) transition
+matrix ``T[i, j] = a_ij^beta / sum_i a_ij^beta`` (a_ij the affinity of
+pixels closer than ``radius``, both directions, a_ii = 1, 0 for the rest:
+IRN's from a boundary map along the path, PSA's from features), square it
+``log2(steps)`` times and multiply the CAMs by it. At stride 4 a 500 x 375 image has 11,750
 pixels: the matrix is 552 MB and squaring it about 10^13 operations.
 Here each step is one neighbourhood operation, ``x'(j) = sum_i x(i)
 T[i, j]`` over the (2 radius - 1)^2 window of j, so time and memory grow
@@ -19,11 +20,14 @@ from torch import Tensor
 from .pair_paths import all_offsets, path_affinity
 
 
-def transition_weights(boundary: Tensor, radius: int, beta: float) -> Tensor:
+def transition_weights(affinity: Tensor, radius: int,
+                       beta: float) -> Tensor:
     """Each pixel's incoming transition weights over its window.
 
     Args:
-        boundary (Tensor): (H, W) class-boundary scores in [0, 1].
+        affinity (Tensor): (P, H, W) affinities of each pixel's pairs in
+            the order of ``pair_paths.all_offsets(radius)`` (0 where the
+            partner is off the image).
         radius (int): Pairs closer than this are connected.
         beta (float): The affinity's exponent.
 
@@ -34,25 +38,24 @@ def transition_weights(boundary: Tensor, radius: int, beta: float) -> Tensor:
     """
     reach = radius - 1
     size = 2 * reach + 1
-    offsets = all_offsets(radius)
-    affinity = path_affinity(boundary[None], offsets)[0]**beta
-    weights = boundary.new_zeros(size * size, *boundary.shape)
+    weights = affinity.new_zeros(size * size, *affinity.shape[1:])
     index = torch.tensor([(dy + reach) * size + dx + reach
-                          for dy, dx in offsets], device=boundary.device)
-    weights[index] = affinity  # a_ij = a_ji: the pair seen from j
+                          for dy, dx in all_offsets(radius)],
+                         device=affinity.device)
+    weights[index] = affinity**beta  # a_ij = a_ji: the pair seen from j
     weights[reach * size + reach] = 1  # a_jj
     weights = weights.flatten(1)
     return weights / weights.sum(0, keepdim=True)
 
 
-def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
+def random_walk(cams: Tensor, affinity: Tensor, radius: int = 5,
                 beta: float = 10, steps: int = 256) -> Tensor:
-    """Propagate CAMs within regions bounded by class boundaries.
+    """Propagate CAMs along a pixel affinity.
 
     Args:
-        cams (Tensor): (C, H, W) scores, already multiplied by
-            ``1 - boundary`` where IRN's form is wanted.
-        boundary (Tensor): (H, W) class-boundary scores in [0, 1].
+        cams (Tensor): (C, H, W) scores.
+        affinity (Tensor): (P, H, W) affinities of each pixel's pairs, as
+            :func:`transition_weights` reads them.
         radius (int): Pairs closer than this are connected (IRN: 5).
         beta (float): The affinity's exponent (IRN: 10).
         steps (int): Walk length (IRN: 2^8).
@@ -62,7 +65,7 @@ def random_walk(cams: Tensor, boundary: Tensor, radius: int = 5,
     """
     c, h, w = cams.shape
     reach = radius - 1
-    weights = transition_weights(boundary, radius, beta)
+    weights = transition_weights(affinity, radius, beta)
     x = cams[None]
     for _ in range(steps):
         window = F.unfold(x, 2 * reach + 1, padding=reach)
@@ -88,7 +91,9 @@ def refine_cams(cams: Tensor, boundary: Tensor, size: Tuple[int, int],
     Returns:
         Tensor: (K, H, W) scores in [0, 1].
     """
-    walked = random_walk(cams * (1 - boundary), boundary, radius, beta, steps)
+    affinity = path_affinity(boundary[None], all_offsets(radius))[0]
+    walked = random_walk(cams * (1 - boundary), affinity, radius, beta,
+                         steps)
     up = F.interpolate(walked[None], scale_factor=4, mode='bilinear',
                        align_corners=False)[0, :, :size[0], :size[1]]
     return up / up.max().clamp(min=1e-12)
