@@ -18,9 +18,10 @@ from projects.rcm_mam.models.pair_paths import (all_offsets,
                                                 feature_affinity,
                                                 forward_offsets, pair_labels,
                                                 path, path_affinity)
-from projects.rcm_mam.models.pseudo_mask import (IRN_LABEL_CRF,
+from projects.rcm_mam.models.pseudo_mask import (DEFAULT_CRF, IRN_LABEL_CRF,
                                                  confident_labels,
-                                                 crf_refine)
+                                                 crf_refine, dense_crf,
+                                                 psa_labels)
 from projects.rcm_mam.models.random_walk import random_walk, refine_cams
 
 
@@ -275,3 +276,29 @@ def test_irn_configs_hold_irns_settings(config):
         cfg.train_dataloader.dataset.data_root
     assert cfg.walk_dataset.get('metainfo') == \
         cfg.train_dataloader.dataset.get('metainfo')
+
+
+def test_psa_labels_combine_the_two_alphas():
+    """Background where the high alpha's CRF says so, else the low alpha's
+    class where it is foreground, else unknown (PSA's VOC12AffDataset)."""
+    from pydensecrf.utils import unary_from_softmax
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    scores = np.zeros((20, 24, 32), np.float32)
+    scores[2] = np.linspace(0, 1, 32)[None]
+    scores[6, :12] = 0.5
+    keys = [3, 7]
+    masks = []
+    for alpha in (4, 32):
+        probs = np.concatenate([
+            (1 - scores[[2, 6]].max(0))[None]**alpha, scores[[2, 6]]])
+        q = dense_crf(image, unary_from_softmax(probs.astype(np.float32)),
+                      DEFAULT_CRF)
+        masks.append(np.array([0, 3, 7])[q.argmax(0)])
+    low, high = masks
+    labels = psa_labels(image, scores, keys)
+    assert (labels[high == 0] == 0).all()
+    fg = (high != 0) & (low > 0)
+    assert (labels[fg] == low[fg]).all()
+    assert (labels[(high != 0) & (low == 0)] == 255).all()
+    assert {0, 3, 255} <= set(np.unique(labels))

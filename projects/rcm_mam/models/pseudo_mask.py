@@ -78,11 +78,38 @@ def crf_unary(fg_scores: np.ndarray, threshold: float, keys: Sequence[int],
                              zero_unsure=False)
 
 
+def dense_crf(image: np.ndarray, unary: np.ndarray,
+              params: dict) -> np.ndarray:
+    """Mean-field inference of a fully connected CRF (Krahenbuhl and
+    Koltun) with the pairwise terms of ``params``.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 RGB image.
+        unary (np.ndarray): (L, H * W) unary energy.
+        params (dict): :data:`DEFAULT_CRF`'s keys.
+
+    Returns:
+        np.ndarray: (L, H, W) label probabilities.
+    """
+    import pydensecrf.densecrf as dcrf
+
+    h, w = image.shape[:2]
+    model = dcrf.DenseCRF2D(w, h, len(unary))
+    model.setUnaryEnergy(np.ascontiguousarray(unary))
+    model.addPairwiseGaussian(sxy=params['gauss_sxy'],
+                              compat=params['gauss_compat'])
+    model.addPairwiseBilateral(sxy=params['bilateral_sxy'],
+                               srgb=params['bilateral_srgb'],
+                               rgbim=np.ascontiguousarray(image),
+                               compat=params['bilateral_compat'])
+    return np.array(model.inference(params['iterations'])).reshape(-1, h, w)
+
+
 def crf_refine(image: np.ndarray, fg_scores: np.ndarray, threshold: float,
                keys: Sequence[int], crf: Optional[dict] = None) -> np.ndarray:
     """The pseudo mask of ``fg_scores`` at ``threshold`` refined by a fully
-    connected CRF (Krahenbuhl and Koltun), its labels restricted to the
-    background and the image's classes ``keys``.
+    connected CRF, its labels restricted to the background and the image's
+    classes ``keys``.
 
     Args:
         image (np.ndarray): (H, W, 3) uint8 RGB image.
@@ -96,21 +123,10 @@ def crf_refine(image: np.ndarray, fg_scores: np.ndarray, threshold: float,
     Returns:
         np.ndarray: (H, W) uint8 refined labels.
     """
-    import pydensecrf.densecrf as dcrf
-
     params = {**DEFAULT_CRF, **(crf or {})}
     values = np.array([0, *keys], dtype=np.uint8)
-    h, w = fg_scores.shape[1:]
-    model = dcrf.DenseCRF2D(w, h, len(values))
-    model.setUnaryEnergy(np.ascontiguousarray(
-        crf_unary(fg_scores, threshold, keys, params)))
-    model.addPairwiseGaussian(sxy=params['gauss_sxy'],
-                              compat=params['gauss_compat'])
-    model.addPairwiseBilateral(sxy=params['bilateral_sxy'],
-                               srgb=params['bilateral_srgb'],
-                               rgbim=np.ascontiguousarray(image),
-                               compat=params['bilateral_compat'])
-    q = np.array(model.inference(params['iterations'])).reshape(-1, h, w)
+    q = dense_crf(image, crf_unary(fg_scores, threshold, keys, params),
+                  params)
     return values[q.argmax(axis=0)]
 
 
@@ -165,3 +181,44 @@ def check_confident(confident: dict, crf: Optional[dict]) -> None:
                          'confident labels use their own CRF. Fix: set '
                          'crf=None, or put CRF settings in confident.crf.')
     check_crf(resolved_confident(confident)['crf'], 'confident.crf')
+
+
+def psa_labels(image: np.ndarray, fg_scores: np.ndarray,
+               keys: Sequence[int], low_alpha: float = 4,
+               high_alpha: float = 32,
+               ignore_index: int = 255) -> np.ndarray:
+    """PSA's training labels for AffinityNet (jiwoon-ahn/psa,
+    ``infer_cls.py`` and ``voc12/data.py``).
+
+    The background score ``(1 - max_c score)^alpha`` beside the image's
+    class scores, each refined by a dense CRF with their probabilities as
+    the unary and :data:`DEFAULT_CRF`'s pairwise terms (PSA's): at the low
+    alpha the background is strong (its foreground is confident), at the
+    high one weak (its background is confident). A pixel is background
+    where the high alpha says so, else the low alpha's class where that is
+    foreground, else unknown. PSA combines the CRF probabilities after
+    average-pooling them by 8; here at full size.
+
+    Args:
+        image (np.ndarray): (H, W, 3) uint8 RGB image.
+        fg_scores (np.ndarray): (C, H, W) class scores in [0, 1].
+        keys (Sequence[int]): The image's foreground label values.
+        low_alpha, high_alpha (float): The two exponents (PSA: 4, 32).
+        ignore_index (int): The unknown pixels' value.
+
+    Returns:
+        np.ndarray: (H, W) uint8 labels.
+    """
+    from pydensecrf.utils import unary_from_softmax
+
+    scores = fg_scores[np.asarray(keys, dtype=np.int64) - 1]
+    values = np.array([0, *keys], dtype=np.uint8)
+    masks = []
+    for alpha in (low_alpha, high_alpha):
+        background = (1 - scores.max(axis=0, initial=0))**alpha
+        probs = np.concatenate([background[None], scores]).astype(np.float32)
+        q = dense_crf(image, unary_from_softmax(probs), DEFAULT_CRF)
+        masks.append(values[q.argmax(axis=0)])
+    low, high = masks
+    return np.where(high == 0, 0, np.where(low > 0, low,
+                                           ignore_index)).astype(np.uint8)
