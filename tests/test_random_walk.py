@@ -23,6 +23,7 @@ from projects.rcm_mam.models.pseudo_mask import (DEFAULT_CRF, IRN_LABEL_CRF,
                                                  crf_refine, dense_crf,
                                                  psa_labels)
 from projects.rcm_mam.models.random_walk import random_walk, refine_cams
+from projects.rcm_mam.utils.errors import InputError
 
 
 def test_offsets_are_every_pair_closer_than_the_radius_once():
@@ -302,3 +303,58 @@ def test_psa_labels_combine_the_two_alphas():
     assert (labels[fg] == low[fg]).all()
     assert (labels[(high != 0) & (low == 0)] == 255).all()
     assert {0, 3, 255} <= set(np.unique(labels))
+
+
+# --- PSA's AffinityNet ----------------------------------------------------
+def affinity_net():
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    net = MODELS.build(dict(
+        type='AffinityNet',
+        backbone=dict(type='mmpretrain.ResNet', depth=18, base_channels=32,
+                      stem_channels=32, strides=(1, 2, 1, 1),
+                      dilations=(1, 1, 2, 4), out_indices=(1, 2, 3)),
+        in_channels=(64, 128, 256), channels=(8, 8, 16),
+        data_preprocessor=dict(type='SegDataPreProcessor')))
+    net.init_weights()
+    return net
+
+
+def test_affinity_net_trains_backbone_and_head_at_stride_8():
+    net = affinity_net().train()
+    images = torch.randn(2, 3, 64, 48)
+    assert net._forward(images).shape == (2, 32, 8, 6)
+    label = torch.full((64, 48), 255)
+    label[:32], label[40:, :20], label[40:, 28:] = 0, 3, 7
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+               for _ in range(2)]
+    loss = net.loss(images, samples)['loss_affinity']
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in net.backbone.layer4.parameters())  # trained
+    assert net.fuse.conv.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        affinity = net.affinity(images[:1])
+    assert affinity.shape == (len(all_offsets(5)), 8, 6)
+    assert affinity.max() <= 1 and affinity[:, 0, 0].min() == 0  # off-image
+
+
+def test_affinity_net_reads_labels_at_block_centres():
+    net = affinity_net()
+    label = torch.zeros(64, 64, dtype=torch.long)
+    label[4::8, 4::8] = 255  # every pixel it reads is unknown
+    sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+    loss = net.loss(torch.randn(1, 3, 64, 64), [sample])['loss_affinity']
+    assert loss.item() == 0
+
+
+def test_affinity_net_refuses_levels_of_several_strides():
+    init_default_scope('mmseg')
+    net = MODELS.build(dict(
+        type='AffinityNet',
+        backbone=dict(type='mmpretrain.ResNet', depth=18, base_channels=32,
+                      stem_channels=32, out_indices=(1, 2, 3)),
+        in_channels=(64, 128, 256)))
+    with pytest.raises(InputError, match='at one stride'):
+        net._forward(torch.randn(1, 3, 64, 64))

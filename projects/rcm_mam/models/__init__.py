@@ -1,9 +1,10 @@
+from .affinity_net import AffinityNet
 from .cam_net import CAMNet, CAMOutput
 from .irn_boundary_net import IRNBoundaryNet
 from .losses import AffinityLoss, MAMLoss, RCMLoss
 from .main_support_cam_net import MainSupportCAMNet
 
 __all__ = [
-    'AffinityLoss', 'CAMNet', 'CAMOutput', 'IRNBoundaryNet',
+    'AffinityLoss', 'AffinityNet', 'CAMNet', 'CAMOutput', 'IRNBoundaryNet',
     'MainSupportCAMNet', 'RCMLoss', 'MAMLoss'
 ]
