@@ -212,8 +212,7 @@ def test_confident_labels_are_irns(runner, confident_hook):
 
 def test_walk_masks_are_the_refined_cams(runner, confident_hook):
     from projects.rcm_mam.engine import RandomWalkLabelHook
-    from projects.rcm_mam.engine.random_walk_label_hook import strided
-    from projects.rcm_mam.models.random_walk import refine_cams
+    from projects.rcm_mam.models.random_walk import refine_cams, strided
     cfg = Config.fromfile(osp.join(CONFIGS, 'synthetic',
                                    'irn_r18_synthetic.py'))
     cfg.model.backbone.init_cfg = None
@@ -252,6 +251,10 @@ def test_walk_masks_are_the_refined_cams(runner, confident_hook):
     assert written(out) == files
     assert {f for f in files if os.stat(osp.join(
         out, f)).st_mtime_ns != stamps[f]} == {files[0]}
+    # a walk setting the network does not have is one clear error
+    with pytest.raises(InputError, match=r"has no setting \['alpha'\]"):
+        RandomWalkLabelHook(cam_dir=cam_dir, out_dir='irn5', alpha=16,
+                            num_workers=0).generate(irn)
     # a CAM file that is missing, or of other classes, is one clear error
     path = osp.join(cam_dir, info['img_name'] + '.npy')
     shutil.move(path, path + '.bak')

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
@@ -358,3 +359,24 @@ def test_affinity_net_refuses_levels_of_several_strides():
         in_channels=(64, 128, 256)))
     with pytest.raises(InputError, match='at one stride'):
         net._forward(torch.randn(1, 3, 64, 64))
+
+
+def test_affinity_net_walk_is_psas():
+    """Without steps the walk is the identity: PSA's background
+    (1 - max)^alpha beside the CAMs, average-pooled by 8 over the padded
+    image, upsampled back; with steps it stays a distribution's mixture."""
+    net = affinity_net().eval()
+    image = torch.randn(1, 3, 36, 44)
+    cams = torch.rand(2, 36, 44)
+    with torch.no_grad():
+        still = net.refine(image, cams, alpha=16, steps=0)
+        walked = net.refine(image, cams)
+    scores = torch.cat([(1 - cams.amax(0, keepdim=True))**16, cams])
+    pooled = F.avg_pool2d(F.pad(scores, (0, 4, 0, 4)), 8)
+    expected = F.interpolate(pooled[None], size=(40, 48), mode='bilinear',
+                             align_corners=False)[0, :, :36, :44]
+    assert still.shape == walked.shape == (3, 36, 44)
+    assert torch.allclose(still, expected, atol=1e-6)
+    assert not torch.allclose(walked, still)
+    # each step averages: the walk keeps the scores within their range
+    assert walked.min() >= 0 and walked.max() <= pooled.max() + 1e-6

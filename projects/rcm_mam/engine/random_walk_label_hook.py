@@ -1,16 +1,14 @@
 """RandomWalkLabelHook: pseudo masks from CAMs walked over a trained
-boundary network's affinity (IRN's semantic masks)."""
+refinement network's affinity (IRN's and PSA's semantic masks)."""
+import inspect
 import os.path as osp
 from typing import Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmseg.registry import HOOKS
 from torch import Tensor
 
-from ..models.pseudo_mask import threshold_mask
-from ..models.random_walk import refine_cams
 from ..utils.errors import InputError
 from ..utils.file_io import save_label_png
 from ..utils.generation_record import (RECORD, check_complete, file_sha256,
@@ -51,56 +49,47 @@ def read_cams(cam_dir: str, name: str, keys: np.ndarray,
     return torch.from_numpy(saved['cam'].astype(np.float32))
 
 
-def strided(cams: Tensor, size) -> Tensor:
-    """(K, H, W) scores resized to the boundary map's (h, w) and
-    max-normalised per class, as IRN's stride-4 CAMs."""
-    small = F.interpolate(cams[None], size=tuple(size), mode='bilinear',
-                          align_corners=False)[0]
-    return small / small.flatten(1).amax(1).clamp(min=1e-5)[:, None, None]
-
-
 @HOOKS.register_module()
 class RandomWalkLabelHook(PseudoLabelHook):
-    """Write IRN's pseudo masks after training an ``IRNBoundaryNet``.
+    """Write the random walk's pseudo masks after training a refinement
+    network (``IRNBoundaryNet``, ``AffinityNet``).
 
     For each image of ``ann_file``: its saved CAMs (``cam_dir``, written
-    with the confident labels by ``tools/make_pseudo_labels.py
-    --confident``) at the boundary map's stride 4, walked over the
-    network's flip-averaged boundary (``models.random_walk.refine_cams``),
-    background below ``bg_threshold``. Files, resume, sharding, the
+    with the network's training labels by ``tools/make_pseudo_labels.py
+    --confident``), walked by the network's ``refine`` with the ``walk``
+    settings (IRN: ``bg_threshold``, ``radius``, ``beta``, ``steps``; PSA:
+    ``alpha``, ``beta``, ``steps``), the mask the argmax over the
+    background and the image's classes. Files, resume, sharding, the
     generation record (the network's weights, the CAM folder's record and
-    the walk's settings) and the mIoU on ``eval_ann_file`` are
-    :class:`PseudoLabelHook`'s; the images and their labels come from the
-    config's ``walk_dataset`` (an image-label data set, as the CAM
-    configs' test set).
+    the walk's settings, defaults included) and the mIoU on
+    ``eval_ann_file`` are :class:`PseudoLabelHook`'s; the images and their
+    labels come from the config's ``walk_dataset`` (an image-label data
+    set, as the CAM configs' test set).
 
     Args:
         cam_dir (str): Folder of the CAM ``.npy`` files.
-        bg_threshold (float): Background score (IRN: 0.25).
-        radius (int): Walk radius at stride 4 (IRN: 5).
-        beta (float): Affinity exponent (IRN: 10).
-        steps (int): Walk length (IRN: 256).
         ann_file, out_dir, eval_ann_file, num_workers: As
             :class:`PseudoLabelHook`'s.
+        **walk: Keyword arguments of the network's ``refine``.
     """
 
     def __init__(self,
                  cam_dir: str,
-                 bg_threshold: float = 0.25,
-                 radius: int = 5,
-                 beta: float = 10,
-                 steps: int = 256,
                  ann_file: str = 'ImageSets/Segmentation/train_aug.txt',
                  out_dir: str = 'irn_labels',
                  eval_ann_file: Optional[
                      str] = 'ImageSets/Segmentation/train.txt',
-                 num_workers: int = 2) -> None:
+                 num_workers: int = 2,
+                 **walk) -> None:
         super().__init__(ann_file=ann_file, out_dir=out_dir,
-                         bg_threshold=bg_threshold,
                          eval_ann_file=eval_ann_file, num_overlays=0,
                          num_workers=num_workers)
         self.cam_dir = cam_dir
-        self.walk = dict(radius=radius, beta=beta, steps=steps)
+        self.walk = walk
+
+    def _threshold(self, model) -> Optional[float]:
+        """The walk's background score, where it has one (IRN's)."""
+        return walk_settings(model, self.walk).get('bg_threshold')
 
     def _model_settings(self, model_cfg: dict, model) -> dict:
         return dict(
@@ -108,7 +97,7 @@ class RandomWalkLabelHook(PseudoLabelHook):
             model_sha256=model_config_digest(model_cfg),
             cam_dir=osp.realpath(self.cam_dir),
             cam_record_sha256=file_sha256(osp.join(self.cam_dir, RECORD)),
-            walk=self.walk)
+            walk=walk_settings(model, self.walk))
 
     @staticmethod
     def _dataset_cfg(runner) -> dict:
@@ -127,16 +116,27 @@ class RandomWalkLabelHook(PseudoLabelHook):
         keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
         cams = read_cams(self.cam_dir, sample.img_name, keys,
                          batch['inputs'][0].shape[1:])
-        full = np.zeros((len(metainfo['classes']) - 1, *cams.shape[1:]),
-                        np.float32)
+        mask = np.zeros(cams.shape[1:], np.uint8)
         if len(keys):  # an image without classes is all background
             with torch.no_grad():
                 inputs = model.data_preprocessor(batch, False)['inputs']
-                boundary = model.boundary(inputs)  # the walk on its device
-                scores = refine_cams(
-                    strided(cams.to(boundary.device), boundary.shape),
-                    boundary, cams.shape[1:], **self.walk)
-            full[keys - 1] = scores.cpu().numpy()
-        save_label_png(threshold_mask(full, threshold),
-                       osp.join(out_dir, sample.img_name + '.png'),
+                scores = model.refine(inputs, cams.to(inputs.device),
+                                      **self.walk)
+            mask = np.array([0, *keys], np.uint8)[
+                scores.argmax(0).cpu().numpy()]
+        save_label_png(mask, osp.join(out_dir, sample.img_name + '.png'),
                        metainfo['palette'])
+
+
+def walk_settings(model, walk: dict) -> dict:
+    """The network's ``refine`` settings: its defaults with ``walk`` over
+    them; one error for a setting it does not have."""
+    params = inspect.signature(model.refine).parameters
+    unknown = sorted(set(walk) - set(params) - {'inputs', 'cams'})
+    if unknown:
+        raise InputError(
+            f'RandomWalkLabelHook: {type(model).__name__}.refine has no '
+            f'setting {unknown}. Fix: use '
+            f'{sorted(set(params) - {"inputs", "cams"})}.')
+    return {name: walk.get(name, p.default) for name, p in params.items()
+            if name not in ('inputs', 'cams')}

@@ -14,6 +14,7 @@ from torch import Tensor
 from ..utils.errors import InputError
 from .pair_paths import (all_offsets, feature_affinity, forward_offsets,
                          pair_labels)
+from .random_walk import random_walk
 
 STRIDE = 8  # the features', as PSA's
 IGNORE_INDEX = 255  # the unknown pixels of the training labels
@@ -119,6 +120,31 @@ class AffinityNet(BaseSegmentor):
         """
         return feature_affinity(self._forward(inputs),
                                 all_offsets(self.radius))[0]
+
+    def refine(self, inputs: Tensor, cams: Tensor, alpha: float = 16,
+               beta: float = 8, steps: int = 256) -> Tensor:
+        """PSA's walk of an image's CAMs (``infer_aff.py``): the background
+        ``(1 - max)^alpha`` beside the CAMs, average-pooled by 8 (the image
+        padded to a multiple of 8), walked over the affinities, upsampled.
+
+        Args:
+            inputs (Tensor): (1, 3, H, W) normalised image.
+            cams (Tensor): (K, H, W) max-normalised CAMs of its K classes.
+            alpha (float): The background's exponent (PSA: 16).
+            beta, steps: The walk's (PSA: 8, 2^8).
+
+        Returns:
+            Tensor: (1 + K, H, W) scores, the background's first.
+        """
+        h, w = cams.shape[1:]
+        pad = (0, -w % STRIDE, 0, -h % STRIDE)
+        scores = torch.cat([(1 - cams.amax(0, keepdim=True))**alpha, cams])
+        pooled = F.avg_pool2d(F.pad(scores, pad), STRIDE)
+        walked = random_walk(pooled, self.affinity(F.pad(inputs, pad)),
+                             self.radius, beta, steps)
+        return F.interpolate(walked[None], scale_factor=STRIDE,
+                             mode='bilinear', align_corners=False)[0, :, :h,
+                                                                   :w]
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:

@@ -12,6 +12,7 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
 from .pair_paths import forward_offsets, pair_labels, path_affinity
+from .random_walk import refine_cams, strided
 
 STRIDE = 4  # the boundary map's, as IRN's
 IGNORE_INDEX = 255  # the unknown pixels of the confident labels
@@ -142,6 +143,27 @@ class IRNBoundaryNet(BaseSegmentor):
         """
         logits = self._forward(torch.cat([inputs, inputs.flip(-1)]))
         return torch.sigmoid((logits[0, 0] + logits[1, 0].flip(-1)) / 2)
+
+    def refine(self, inputs: Tensor, cams: Tensor,
+               bg_threshold: float = 0.25, radius: int = 5,
+               beta: float = 10, steps: int = 256) -> Tensor:
+        """IRN's walk of an image's CAMs over its boundary
+        (``random_walk.refine_cams`` of the CAMs at stride 4).
+
+        Args:
+            inputs (Tensor): (1, 3, H, W) normalised image.
+            cams (Tensor): (K, H, W) max-normalised CAMs of its K classes.
+            bg_threshold (float): The background score (IRN: 0.25).
+            radius, beta, steps: The walk's (IRN: 5, 10, 256).
+
+        Returns:
+            Tensor: (1 + K, H, W) scores, the background's first.
+        """
+        boundary = self.boundary(inputs)
+        scores = refine_cams(strided(cams, boundary.shape), boundary,
+                             cams.shape[1:], radius, beta, steps)
+        return torch.cat([scores.new_full((1, *scores.shape[1:]),
+                                          bg_threshold), scores])
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:

@@ -97,3 +97,12 @@ def refine_cams(cams: Tensor, boundary: Tensor, size: Tuple[int, int],
     up = F.interpolate(walked[None], scale_factor=4, mode='bilinear',
                        align_corners=False)[0, :, :size[0], :size[1]]
     return up / up.max().clamp(min=1e-12)
+
+
+def strided(cams: Tensor, size: Tuple[int, int]) -> Tensor:
+    """(K, H, W) scores resized to a feature map's (h, w) and
+    max-normalised per class, as IRN's stride-4 CAMs."""
+    small = F.interpolate(cams[None], size=tuple(size), mode='bilinear',
+                          align_corners=False)[0]
+    return small / small.flatten(1).amax(1).clamp(min=1e-5)[:, None, None]
+
