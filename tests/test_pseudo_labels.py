@@ -380,6 +380,36 @@ def test_stage2_refuses_an_unfinished_mask_folder(runner, voc_root):
         build(osp.join(runner.work_dir, 'of_train'))
 
 
+def train_refinement(tmp_path, base: str, voc_root: str, labels,
+                     name: str, **model) -> None:
+    """Train a synthetic refinement config for 2 iterations at 64 px on
+    ``labels`` with tools/train.py into ``tmp_path/name``; its walk hook
+    (16 steps) writes ``name``_labels after training."""
+    config = tmp_path / f'{name}.py'
+    config.write_text(f'''_base_ = {osp.join(CONFIGS, 'synthetic', base)!r}
+crop_size = (64, 64)
+model = dict(data_preprocessor=dict(size=crop_size), **{model!r})
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root={voc_root!r},
+                 data_prefix=dict(seg_map_path={str(labels)!r}),
+                 pipeline=[
+                     {{{{_base_.load_image}}}}, dict(type='LoadAnnotations'),
+                     dict(type='RandomCrop', crop_size=crop_size),
+                     dict(type='PackSegInputs')]))
+walk_dataset = dict(data_root={voc_root!r})
+train_cfg = dict(max_iters=2)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+custom_hooks = [dict(type='RandomWalkLabelHook', num_workers=0, steps=16,
+                     cam_dir={str(labels)!r}, out_dir='{name}_labels')]
+''')
+    result = subprocess.run(
+        [PYTHON, 'tools/train.py', str(config), '--work-dir',
+         str(tmp_path / name)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'loss_affinity' in result.stdout + result.stderr
+    assert osp.exists(tmp_path / name / 'iter_2.pth')
+
+
 @pytest.mark.slow
 def test_make_pseudo_labels_tool(tmp_path, voc_root):
     config = tiny_config(tmp_path / 'cfg.py', voc_root,
@@ -412,36 +442,25 @@ def test_make_pseudo_labels_tool(tmp_path, voc_root):
         capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(written(tmp_path / 'crf' / 'ir_labels')) == 18
-    # IRN's boundary network trains on them with tools/train.py
-    irn = tmp_path / 'irn.py'
-    irn.write_text(f'''_base_ = {osp.join(CONFIGS, 'synthetic',
-                                         'irn_r18_synthetic.py')!r}
-crop_size = (64, 64)
-model = dict(data_preprocessor=dict(size=crop_size), radius=5)
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root={voc_root!r},
-                 data_prefix=dict(seg_map_path={str(tmp_path / 'crf' /
-                                                    'ir_labels')!r}),
-                 pipeline=[
-                     {{{{_base_.load_image}}}}, dict(type='LoadAnnotations'),
-                     dict(type='RandomCrop', crop_size=crop_size),
-                     dict(type='PackSegInputs')]))
-walk_dataset = dict(data_root={voc_root!r})
-train_cfg = dict(max_iters=2)
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
-custom_hooks = [dict(type='RandomWalkLabelHook', num_workers=0, steps=16,
-                     cam_dir={str(tmp_path / 'crf' / 'ir_labels')!r})]
-''')
-    result = subprocess.run(
-        [PYTHON, 'tools/train.py', str(irn), '--work-dir',
-         str(tmp_path / 'irn')], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert 'loss_affinity' in result.stdout + result.stderr
-    assert osp.exists(tmp_path / 'irn' / 'iter_2.pth')
-    # ... and its hook writes the walk's masks of train_aug, scored on train
+    # IRN's boundary network trains on them with tools/train.py, and its
+    # hook writes the walk's masks of train_aug, scored on train
+    train_refinement(tmp_path, 'irn_r18_synthetic.py', voc_root,
+                     tmp_path / 'crf' / 'ir_labels', 'irn', radius=5)
     assert len(written(tmp_path / 'irn' / 'irn_labels')) == 18
     summary = json.load(open(tmp_path / 'irn' / 'irn_labels.json'))
     assert summary['bg_threshold'] == 0.25 and 0 <= summary['mIoU'] <= 100
+    # ... and so do PSA's AffinityNet from its labels
+    result = subprocess.run(
+        [PYTHON, 'tools/make_pseudo_labels.py', config,
+         str(tmp_path / 'train' / 'iter_2.pth'), '--work-dir',
+         str(tmp_path / 'crf'), '--confident', 'psa'], cwd=ROOT,
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    train_refinement(tmp_path, 'affinitynet_r18_synthetic.py', voc_root,
+                     tmp_path / 'crf' / 'psa_labels', 'aff')
+    assert len(written(tmp_path / 'aff' / 'aff_labels')) == 18
+    summary = json.load(open(tmp_path / 'aff' / 'aff_labels.json'))
+    assert summary['bg_threshold'] is None and 0 <= summary['mIoU'] <= 100
     result = subprocess.run(
         [PYTHON, 'tools/make_pseudo_labels.py', config,
          str(tmp_path / 'missing.pth')], cwd=ROOT, capture_output=True,

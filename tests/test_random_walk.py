@@ -380,3 +380,21 @@ def test_affinity_net_walk_is_psas():
     assert not torch.allclose(walked, still)
     # each step averages: the walk keeps the scores within their range
     assert walked.min() >= 0 and walked.max() <= pooled.max() + 1e-6
+
+
+@pytest.mark.parametrize('config', ['affinitynet_r50_voc.py',
+                                    'synthetic/affinitynet_r18_synthetic.py'])
+def test_affinitynet_configs_hold_psas_settings(config):
+    cfg = Config.fromfile(f'{CONFIGS}/{config}')
+    init_default_scope('mmseg')
+    net = MODELS.build(cfg.model)  # its levels fit, at one stride:
+    assert net._forward(torch.randn(1, 3, 64, 64)).shape == (1, 448, 8, 8)
+    assert (cfg.model.radius, cfg.train_dataloader.batch_size) == (5, 8)
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='SGD', lr=0.1, momentum=0.0, weight_decay=5e-4)
+    hook = cfg.custom_hooks[0]
+    assert hook.cam_dir == \
+        cfg.train_dataloader.dataset.data_prefix.seg_map_path
+    assert hook.cam_dir.endswith('psa_labels')
+    assert cfg.walk_dataset.data_root == \
+        cfg.train_dataloader.dataset.data_root

@@ -1,7 +1,7 @@
 """Write pseudo masks from a trained CAM checkpoint (no training).
 
     python tools/make_pseudo_labels.py CONFIG CHECKPOINT [--work-dir DIR]
-        [--crf | --no-crf | --confident] [--cfg-options KEY=VALUE ...]
+        [--crf | --no-crf | --confident [psa]] [--cfg-options KEY=VALUE ...]
     bash tools/dist_make_pseudo_labels.sh CONFIG CHECKPOINT GPUS [...]
 
 Runs the config's ``PseudoLabelHook`` (or, for a boundary network's
@@ -11,7 +11,8 @@ walk's masks), else the hook of its
 training keeps, as configs/cam_r50_coco.py), else one with default settings
 (CRF on or off with ``--crf`` / ``--no-crf``): ``WORK_DIR/pseudo_labels/
 *.png`` for the split, resumable, and their mIoU. ``--confident`` writes
-IRN's confident labels and the CAMs (``WORK_DIR/ir_labels/``) instead.
+IRN's confident labels and the CAMs (``WORK_DIR/ir_labels/``) instead,
+``--confident psa`` AffinityNet's (``WORK_DIR/psa_labels/``).
 """
 import argparse
 import os
@@ -35,6 +36,9 @@ from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
 
 
 MASK_HOOKS = ('PseudoLabelHook', 'RandomWalkLabelHook')
+# --confident FORM: the hook's settings
+CONFIDENT = dict(irn=dict(confident=dict(), out_dir='ir_labels'),
+                 psa=dict(confident=dict(form='psa'), out_dir='psa_labels'))
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,11 +52,13 @@ def parse_args() -> argparse.Namespace:
         "config's PseudoLabelHook; --crf keeps its CRF parameters, if any, "
         "else the defaults (models/pseudo_mask.py DEFAULT_CRF))")
     parser.add_argument(
-        '--confident', action='store_true',
-        help="write IRN's confident labels (foreground above 0.30, "
+        '--confident', nargs='?', const='irn', choices=['irn', 'psa'],
+        help="write a refinement network's training labels and the CAMs "
+        "instead of masks: IRN's confident labels (foreground above 0.30, "
         'background below 0.05, each refined by its label CRF, the rest '
-        '255) and the CAMs to ir_labels/ instead of masks: the training '
-        'data of a boundary network (configs/*/irn_*.py)')
+        "255) to ir_labels/ (configs/*/irn_*.py), or with 'psa' "
+        "AffinityNet's (PSA's CRFs at background (1 - max)^4 and ^32) to "
+        'psa_labels/')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -72,10 +78,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def pseudo_label_hook(cfg: Config, crf: Optional[bool],
-                      confident: bool) -> Hook:
+                      confident: Optional[str]) -> Hook:
     """The config's ``PseudoLabelHook`` (else its ``pseudo_label_hook``
     setting, else the default), CRF switched by ``crf`` unless None; with
-    ``confident``, the hook of IRN's confident labels and CAMs instead."""
+    ``confident`` ('irn' or 'psa'), the hook of that refinement's training
+    labels and CAMs instead."""
     default = {'type': 'PseudoLabelHook', **cfg.get('pseudo_label_hook', {})}
     hook_cfg = next((h for h in cfg.get('custom_hooks', [])
                      if h['type'] in MASK_HOOKS), default)
@@ -88,9 +95,8 @@ def pseudo_label_hook(cfg: Config, crf: Optional[bool],
             raise InputError('--crf and --confident were both given; '
                              'confident labels use their own CRF. Fix: drop '
                              '--crf.')
-        hook_cfg = dict(hook_cfg, crf=None, confident=dict(),
-                        out_dir='ir_labels', save_cams=True,
-                        eval_ann_file=None)
+        hook_cfg = dict(hook_cfg, crf=None, save_cams=True,
+                        eval_ann_file=None, **CONFIDENT[confident])
     elif crf is not None:
         hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
                         if crf else None)

@@ -22,8 +22,8 @@ from ..datasets.checks import (check_label_values, check_mask_fits_image,
                               loaded_size)
 from ..evaluation.cam_iou_metric import class_iou, iou_stats
 from ..models.pseudo_mask import (DEFAULT_CRF, check_confident, check_crf,
-                                  confident_labels, crf_refine,
-                                  resolved_confident, threshold_mask)
+                                  crf_refine, resolved_confident,
+                                  threshold_mask, training_labels)
 from ..utils.errors import InputError
 from ..utils.file_io import (atomic_write, check_relative_name, dump_json,
                              read_label_png, save_label_png)
@@ -81,11 +81,13 @@ class PseudoLabelHook(Hook):
             None: no CRF.
         eval_ann_file (str, optional): Split whose masks are scored (not
             with ``confident``).
-        confident (dict, optional): Write IRN's confident labels instead of
-            masks (``models.pseudo_mask.confident_labels``: classes, 0 and
-            255 for unknown), the training labels of a boundary network;
-            its keyword arguments, e.g. ``dict(fg_threshold=0.3,
-            bg_threshold=0.05)``; ``crf`` must then be None. None: masks.
+        confident (dict, optional): Write a refinement network's training
+            labels instead of masks (classes, 0 and 255 for unknown):
+            ``form`` 'irn' (the default: IRN's confident labels,
+            ``models.pseudo_mask.confident_labels``) or 'psa'
+            (AffinityNet's, ``psa_labels``), with that function's keyword
+            arguments, e.g. ``dict(fg_threshold=0.3, bg_threshold=0.05)``;
+            ``crf`` must then be None. None: masks.
         save_cams (bool): Also save the CAM scores of each image's classes
             as float16 ``.npy`` (a dict with ``keys`` and ``cam``).
         num_overlays (int): Images of which a CAM overlay PNG is written to
@@ -261,7 +263,7 @@ class PseudoLabelHook(Hook):
         keys = np.flatnonzero(sample.gt_score.cpu().numpy()) + 1
         image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., ::-1]
         if self.confident is not None:
-            mask = confident_labels(image, scores, keys, **self.confident)
+            mask = training_labels(image, scores, keys, self.confident)
         elif self.crf is None:
             mask = threshold_mask(scores, threshold)
         else:

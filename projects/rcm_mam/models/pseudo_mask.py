@@ -162,27 +162,6 @@ def confident_labels(image: np.ndarray, fg_scores: np.ndarray,
                                          ignore_index)).astype(np.uint8)
 
 
-def resolved_confident(confident: dict) -> dict:
-    """:func:`confident_labels`' settings with its defaults filled in."""
-    return dict(dict(fg_threshold=0.3, bg_threshold=0.05), **confident,
-                crf={**IRN_LABEL_CRF, **(confident.get('crf') or {})})
-
-
-def check_confident(confident: dict, crf: Optional[dict]) -> None:
-    """Fail early, with the fix, on confident-label settings that
-    :func:`confident_labels` would not read."""
-    unknown = sorted(set(confident) - {'fg_threshold', 'bg_threshold', 'crf'})
-    if unknown:
-        raise InputError(f'PseudoLabelHook confident has unknown keys '
-                         f'{unknown}. Fix: use bg_threshold, crf and '
-                         'fg_threshold.')
-    if crf is not None:
-        raise InputError('PseudoLabelHook has both crf and confident set; '
-                         'confident labels use their own CRF. Fix: set '
-                         'crf=None, or put CRF settings in confident.crf.')
-    check_crf(resolved_confident(confident)['crf'], 'confident.crf')
-
-
 def psa_labels(image: np.ndarray, fg_scores: np.ndarray,
                keys: Sequence[int], low_alpha: float = 4,
                high_alpha: float = 32,
@@ -222,3 +201,50 @@ def psa_labels(image: np.ndarray, fg_scores: np.ndarray,
     low, high = masks
     return np.where(high == 0, 0, np.where(low > 0, low,
                                            ignore_index)).astype(np.uint8)
+
+
+# the refinement networks' training labels: each form's function and its
+# defaults (IRN's settings recorded without a form, as they were first)
+LABEL_FORMS = dict(
+    irn=(confident_labels,
+         dict(fg_threshold=0.3, bg_threshold=0.05, crf=IRN_LABEL_CRF)),
+    psa=(psa_labels, dict(low_alpha=4, high_alpha=32)))
+
+
+def resolved_confident(confident: dict) -> dict:
+    """The training-label settings with their form's defaults filled in."""
+    form = confident.get('form', 'irn')
+    settings = {**LABEL_FORMS[form][1], **confident}
+    if form == 'irn':
+        settings['crf'] = {**IRN_LABEL_CRF, **(confident.get('crf') or {})}
+    return settings
+
+
+def check_confident(confident: dict, crf: Optional[dict]) -> None:
+    """Fail early, with the fix, on training-label settings that their
+    form's function would not read."""
+    form = confident.get('form', 'irn')
+    if form not in LABEL_FORMS:
+        raise InputError(f'PseudoLabelHook confident.form={form!r} is not a '
+                         f'form. Fix: use one of {sorted(LABEL_FORMS)}.')
+    known = {'form', *LABEL_FORMS[form][1]}
+    unknown = sorted(set(confident) - known)
+    if unknown:
+        raise InputError(f'PseudoLabelHook confident has unknown keys '
+                         f'{unknown}. Fix: use {sorted(known)}.')
+    if crf is not None:
+        raise InputError('PseudoLabelHook has both crf and confident set; '
+                         'confident labels use their own CRF. Fix: set '
+                         'crf=None, or put CRF settings in confident.crf.')
+    if form == 'irn':
+        check_crf(resolved_confident(confident)['crf'], 'confident.crf')
+
+
+def training_labels(image: np.ndarray, fg_scores: np.ndarray,
+                    keys: Sequence[int], settings: dict) -> np.ndarray:
+    """A refinement network's training labels (classes, 0, 255 unknown) in
+    the form and with the settings of :func:`resolved_confident`."""
+    settings = dict(settings)
+    function = LABEL_FORMS[settings.pop('form', 'irn')][0]
+    return function(image, fg_scores, keys, **settings)
+
