@@ -11,7 +11,7 @@ import pytest
 from conftest import PYTHON, ROOT
 from projects.rcm_mam.utils.command_record import claim_command
 from projects.rcm_mam.utils.errors import InputError
-from tools.run_pipeline import WALK_SWEEP
+from tools.run_pipeline import REFINEMENTS
 
 ITERS = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
          'default_hooks.checkpoint.interval=4', 'default_hooks.logger.'
@@ -252,18 +252,21 @@ def test_pipeline_refines_the_seeds_with_irn(tmp_path, voc_root):
     labels = work / 'confident_labels' / 'ir_labels'
     assert json.load(open(labels / 'generation.json'))['complete']
     masks = json.load(open(work / 'refine_irn' / 'irn_labels.json'))
-    assert rows["IRN masks mIoU on train at 0.25 (IRN's)"] == masks['mIoU']
+    assert rows['irn masks mIoU on train at bg_threshold 0.25'] == \
+        masks['mIoU']
     # the walk's background score is the best on val ...
-    curve = {t: json.load(open(work / 'refine_irn' / f'val_{t}' /
-                               'irn_labels.json')) for t in WALK_SWEEP}
+    sweep = REFINEMENTS['irn']['sweep']
+    curve = {t: json.load(open(work / 'refine_irn' / f'val_bg_threshold_{t}'
+                               / 'irn_labels.json')) for t in sweep}
     assert all(c['split'].endswith('val.txt') for c in curve.values())
-    threshold = summary['walk_threshold']
+    threshold = summary['walk']['bg_threshold']
     assert curve[threshold]['mIoU'] == max(c['mIoU'] for c in curve.values())
-    assert rows['IRN masks mIoU on val, best threshold'] == curve[
-        threshold]['mIoU']
+    assert rows[f'irn masks mIoU on val, best bg_threshold ({threshold:g})'
+                ] == curve[threshold]['mIoU']
     # ... and stage 2 trained on the masks of train_aug at it
-    folder = work / 'refine_irn' / ('irn_labels' if threshold == 0.25 else
-                                    f'train_aug_{threshold}/irn_labels')
+    folder = work / 'refine_irn' / (
+        'irn_labels' if threshold == 0.25 else
+        f'train_aug_bg_threshold_{threshold}/irn_labels')
     assert json.load(open(str(folder) + '.json'))['bg_threshold'] == \
         threshold
     record = json.load(open(work / 'stage2' / 'train_command.json'))

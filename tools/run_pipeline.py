@@ -2,7 +2,7 @@
 
     python tools/run_pipeline.py [--data-root DIR] [--work-dir DIR]
         [--stage1-configs CAM_CFG RCM_MAM_CFG] [--stage2-config CFG]
-        [--gpus N] [--refine {crf,irn}] [--refine-config CFG]
+        [--gpus N] [--refine {crf,irn,affinitynet}] [--refine-config CFG]
         [--refine-cfg-options KEY=VALUE ...]
 
 Stages, each a call of the project's tools and each skipped when its
@@ -27,13 +27,15 @@ that no longer match:
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
    WORK_DIR/pseudo_masks; dense CRF as the stage-1 config's
    PseudoLabelHook says, or with ``--refine crf``) and their mIoU; with
-   ``--refine irn`` instead IRN's: the confident labels and CAMs
-   (tools/make_pseudo_labels.py --confident, WORK_DIR/confident_labels;
-   the CAMs of val too), then ``--refine-config`` (IRN's boundary network,
-   tools/train.py, WORK_DIR/refine_irn), whose hook writes the random
-   walk's masks at IRN's background score; the background score is then
-   chosen on val (tools/make_pseudo_labels.py with the network's config)
-   and the masks of train_aug made at it;
+   ``--refine irn`` (or ``affinitynet``) instead a learned affinity's:
+   the network's training labels and the CAMs
+   (tools/make_pseudo_labels.py --confident [psa],
+   WORK_DIR/confident_labels; the CAMs of val too), then the network
+   (``--refine-config``, tools/train.py, WORK_DIR/refine_NAME), whose hook
+   writes the random walk's masks with the authors' background setting
+   (IRN's score 0.25, PSA's exponent 16); the setting is then chosen on
+   val (tools/make_pseudo_labels.py with the network's config) and the
+   masks of train_aug made with it;
 5. stage 2: DeepLabV3 on the pseudo masks (tools/train.py);
 6. test: tools/test.py of the stage-2 model on val.
 
@@ -54,7 +56,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config  # noqa: E402
 
 from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
-                                   without_pseudo_label_hook)
+                                   walk_folder, without_pseudo_label_hook)
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.command_record import \
     StaleOutputError  # noqa: E402
@@ -63,9 +65,15 @@ from projects.rcm_mam.utils.visualization import plot_losses  # noqa: E402
 
 SYNTHETIC = 'configs/synthetic'
 VAL = 'ImageSets/Segmentation/val.txt'
-# the walk's background scores tried on val; IRN's own is 0.25
-IRN_THRESHOLD = 0.25
-WALK_SWEEP = (0.15, 0.2, 0.25, 0.3, 0.35, 0.45)
+# the learned refinements: their config, training-label form, the walk's
+# background setting with the authors' value and the values tried on val
+REFINEMENTS = dict(
+    irn=dict(config=f'{SYNTHETIC}/irn_r18_synthetic.py', labels='irn',
+             setting='bg_threshold', default=0.25,
+             sweep=(0.15, 0.2, 0.25, 0.3, 0.35, 0.45)),
+    affinitynet=dict(config=f'{SYNTHETIC}/affinitynet_r18_synthetic.py',
+                     labels='psa', setting='alpha', default=16,
+                     sweep=(4, 8, 16, 24, 32)))
 
 
 def parse_args() -> argparse.Namespace:
@@ -94,16 +102,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--stage2-cfg-options', nargs='+', default=[],
                         help='extra KEY=VALUE options for stage 2')
     parser.add_argument(
-        '--refine', choices=['crf', 'irn'],
+        '--refine', choices=['crf', *REFINEMENTS],
         help='how the seeds become pseudo masks: dense CRF (whose '
-        'background threshold is then chosen on val after CRF) or IRN\'s '
-        'boundary network and random walk (default: as the stage-1 '
-        "config's PseudoLabelHook says: CRF or none)")
+        'background threshold is then chosen on val after CRF), or a '
+        "learned affinity and random walk, IRN's boundary network or PSA's "
+        "AffinityNet (default: as the stage-1 config's PseudoLabelHook "
+        'says: CRF or none)')
     parser.add_argument('--crf', action='store_const', const='crf',
                         dest='refine', help='the same as --refine crf')
     parser.add_argument(
-        '--refine-config', default=f'{SYNTHETIC}/irn_r18_synthetic.py',
-        help="IRN's boundary network config (--refine irn)")
+        '--refine-config',
+        help='the refinement network config (default: the synthetic one '
+        'of --refine)')
     parser.add_argument('--refine-cfg-options', nargs='+', default=[],
                         help='extra KEY=VALUE options for --refine-config')
     return parser.parse_args()
@@ -122,12 +132,13 @@ def output_folders(args: argparse.Namespace, work_dir: str) -> dict:
                       osp.splitext(osp.basename(config))[0])
              for i, config in enumerate(args.stage1_configs)]
     stage2 = osp.join(work_dir, 'stage2')
-    masks = dict(irn=dict(
-        confident=osp.join(work_dir, 'confident_labels'),
-        confident_val=osp.join(work_dir, 'confident_labels_val'),
-        refine=osp.join(work_dir, 'refine_irn'))).get(
-                              args.refine,
-                              dict(masks=osp.join(work_dir, 'pseudo_masks')))
+    if args.refine in REFINEMENTS:
+        masks = dict(
+            confident=osp.join(work_dir, 'confident_labels'),
+            confident_val=osp.join(work_dir, 'confident_labels_val'),
+            refine=osp.join(work_dir, f'refine_{args.refine}'))
+    else:
+        masks = dict(masks=osp.join(work_dir, 'pseudo_masks'))
     return dict(train=train, val=osp.join(train[-1], 'val'),
                 cam_test=osp.join(train[-1], 'cam_test'), **masks,
                 stage2=stage2, stage2_test=osp.join(stage2, 'test'))
@@ -194,10 +205,10 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
     stages.add_row('CAM + CRF mIoU on train', train.get('cam/crf_mIoU'))
 
     # 4. pseudo masks of train_aug: at that threshold, or IRN's
-    walk_threshold = None
-    if args.refine == 'irn':
-        masks, walk_threshold = irn_masks(args, stages, folders, root,
-                                          config, checkpoint, options)
+    walk = None
+    if args.refine in REFINEMENTS:
+        masks, walk = walk_masks(args, stages, folders, root, config,
+                                 checkpoint, options)
     else:
         stages.stage(
             'pseudo masks mIoU on train' + (' (CRF)' if crf else ''),
@@ -221,53 +232,63 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
 
     stages.summary(bg_threshold=threshold, crf=crf,
                    refine=args.refine or ('crf' if crf else None),
-                   walk_threshold=walk_threshold,
+                   walk=walk,
                    data_seed=None if args.data_root else args.seed)
     plot_losses(train_dirs + [stage2_dir], osp.join(work_dir, 'losses.png'))
     print(f'\nSummary, loss plot and CAM overlays in {work_dir}')
 
 
-def irn_masks(args: argparse.Namespace, stages: StageRunner, folders: dict,
-              root: str, config: str, checkpoint: str,
-              options: list) -> Tuple[str, float]:
-    """IRN's confident labels and CAMs, its boundary network, the walk's
-    background threshold chosen on val and the masks of train_aug at it;
-    the masks' folder and the threshold."""
+def walk_masks(args: argparse.Namespace, stages: StageRunner,
+               folders: dict, root: str, config: str, checkpoint: str,
+               options: list) -> Tuple[str, dict]:
+    """A learned refinement (``REFINEMENTS[args.refine]``): its training
+    labels and the CAMs, the network, its walk's background setting chosen
+    on val and the masks of train_aug with it; the masks' folder and the
+    chosen setting."""
+    refinement = REFINEMENTS[args.refine]
+    name = args.refine
+    refine_config = args.refine_config or refinement['config']
+    setting, default = refinement['setting'], refinement['default']
     labels = stages.stage(
-        'confident labels and CAMs of train_aug (IRN)',
+        f'training labels and CAMs of train_aug ({name})',
         lambda: stages.confident_labels(config, checkpoint,
-                                        folders['confident'], options))
+                                        folders['confident'], options,
+                                        refinement['labels']))
     val_cams = stages.stage(
-        'CAMs of val (IRN)',
+        f'CAMs of val ({name})',
         lambda: stages.confident_labels(
             config, checkpoint, folders['confident_val'],
-            options + [f'pseudo_label_hook.ann_file={VAL}']))
-    refine, walked = stages.stage(
-        f'IRN masks mIoU on train at {IRN_THRESHOLD:g} (IRN\'s)',
-        lambda: stages.refine_irn(args.refine_config, folders['refine'],
-                                  root, labels, args.refine_cfg_options),
+            options + [f'pseudo_label_hook.ann_file={VAL}'],
+            refinement['labels']))
+    network, _ = stages.stage(
+        f'{name} masks mIoU on train at {setting} {default:g}',
+        lambda: stages.refine(refine_config, folders['refine'], root,
+                              labels, args.refine_cfg_options),
         lambda result: result[1]['mIoU'])
     walk = [f'walk_dataset.data_root={root}', *args.refine_cfg_options]
-    curve = {t: stages.walk_labels(
-        args.refine_config, refine, osp.join(folders['refine'], f'val_{t}'),
+    curve = {value: stages.walk_labels(
+        refine_config, network,
+        osp.join(folders['refine'], f'val_{setting}_{value}'),
         walk + [f'custom_hooks.0.cam_dir={val_cams}',
                 f'custom_hooks.0.ann_file={VAL}',
                 f'custom_hooks.0.eval_ann_file={VAL}',
-                f'custom_hooks.0.bg_threshold={t}'])['mIoU']
-        for t in WALK_SWEEP}
-    threshold = max(curve, key=curve.get)
-    stages.add_row('IRN masks mIoU on val, best threshold', curve[threshold])
-    if threshold == IRN_THRESHOLD:
-        return osp.join(folders['refine'], 'irn_labels'), threshold
-    folder = osp.join(folders['refine'], f'train_aug_{threshold}')
-    stages.stage(
-        f'IRN masks mIoU on train at {threshold:g}',
-        lambda: stages.walk_labels(
-            args.refine_config, refine, folder,
-            walk + [f'custom_hooks.0.cam_dir={labels}',
-                    f'custom_hooks.0.bg_threshold={threshold}']),
-        lambda summary: summary['mIoU'])
-    return osp.join(folder, 'irn_labels'), threshold
+                f'custom_hooks.0.{setting}={value}'])['mIoU']
+        for value in refinement['sweep']}
+    best = max(curve, key=curve.get)
+    stages.add_row(f'{name} masks mIoU on val, best {setting} ({best:g})',
+                   curve[best])
+    if best == default:
+        folder = folders['refine']
+    else:
+        folder = osp.join(folders['refine'], f'train_aug_{setting}_{best}')
+        stages.stage(
+            f'{name} masks mIoU on train at {setting} {best:g}',
+            lambda: stages.walk_labels(
+                refine_config, network, folder,
+                walk + [f'custom_hooks.0.cam_dir={labels}',
+                        f'custom_hooks.0.{setting}={best}']),
+            lambda summary: summary['mIoU'])
+    return osp.join(folder, walk_folder(refine_config)), {setting: best}
 
 
 if __name__ == '__main__':

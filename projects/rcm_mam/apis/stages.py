@@ -254,43 +254,46 @@ class StageRunner:
             return json.load(f)['mIoU']
 
     def confident_labels(self, config: str, checkpoint: str, work_dir: str,
-                         options: List[str]) -> str:
-        """IRN's confident labels and the CAMs of train_aug in
-        WORK_DIR/ir_labels unless done; that folder."""
+                         options: List[str], form: str = 'irn') -> str:
+        """A refinement's training labels and the CAMs of the config's
+        pseudo-label split (``form`` 'irn': IRN's confident labels in
+        WORK_DIR/ir_labels; 'psa': AffinityNet's in WORK_DIR/psa_labels)
+        unless done; that folder."""
         config = osp.join(ROOT, config)
-        folder = osp.join(work_dir, 'ir_labels')
+        folder = osp.join(work_dir, dict(irn='ir_labels',
+                                         psa='psa_labels')[form])
+        flag = ['--confident'] + ([] if form == 'irn' else [form])
         claim_command(work_dir, 'make_pseudo_labels',
-                      [config, checkpoint, '--confident', *options],
-                      self.gpus, osp.isdir(folder))
+                      [config, checkpoint, *flag, *options], self.gpus,
+                      osp.isdir(folder))
         if not (read_record(folder) or {}).get('complete'):
             self.tool('make_pseudo_labels', [config, checkpoint],
-                      ['--work-dir', work_dir, '--confident',
-                       *cfg_options(options)], dist=True)
+                      ['--work-dir', work_dir, *flag, *cfg_options(options)],
+                      dist=True)
         return folder
 
-    def refine_irn(self, config: str, work_dir: str, root: str,
-                   label_dir: str, options: List[str]) -> Tuple[str, dict]:
-        """Train IRN's boundary network on ``label_dir``'s confident labels
-        unless done; its hook writes the walk's masks of train_aug to
-        WORK_DIR/irn_labels. The checkpoint and the masks' summary."""
+    def refine(self, config: str, work_dir: str, root: str,
+               label_dir: str, options: List[str]) -> Tuple[str, dict]:
+        """Train a refinement network (IRN's, AffinityNet) on
+        ``label_dir``'s labels unless done; its hook writes the walk's
+        masks of train_aug. The checkpoint and the masks' summary."""
         checkpoint = self.train(config, work_dir, [
             f'train_dataloader.dataset.data_root={root}',
             f'walk_dataset.data_root={root}',
             f'train_dataloader.dataset.data_prefix.seg_map_path={label_dir}',
             f'custom_hooks.0.cam_dir={label_dir}', *options])
-        with open(osp.join(work_dir, 'irn_labels.json')) as f:
-            return checkpoint, json.load(f)
+        return checkpoint, walk_summary(config, work_dir)
 
     def walk_labels(self, config: str, checkpoint: str, work_dir: str,
                     options: List[str]) -> dict:
-        """A boundary network's walk masks (its config's
-        ``RandomWalkLabelHook`` with ``options``) in WORK_DIR/irn_labels
-        unless done; their summary."""
+        """A refinement network's walk masks (its config's
+        ``RandomWalkLabelHook`` with ``options``) in WORK_DIR unless done;
+        their summary."""
         config = osp.join(ROOT, config)
-        summary = osp.join(work_dir, 'irn_labels.json')
+        summary = osp.join(work_dir, walk_folder(config) + '.json')
         claim_command(work_dir, 'make_pseudo_labels',
                       [config, checkpoint, *options], self.gpus,
-                      osp.isdir(osp.join(work_dir, 'irn_labels')))
+                      osp.isdir(summary[:-5]))
         if not osp.isfile(summary):
             self.tool('make_pseudo_labels', [config, checkpoint],
                       ['--work-dir', work_dir, *cfg_options(options)],
@@ -298,3 +301,16 @@ class StageRunner:
         with open(summary) as f:
             return json.load(f)
 
+
+def walk_folder(config: str) -> str:
+    """The mask folder of a refinement config's walk hook (its
+    ``out_dir``)."""
+    hook = Config.fromfile(osp.join(ROOT, config)).custom_hooks[0]
+    return hook.get('out_dir', 'irn_labels')
+
+
+def walk_summary(config: str, work_dir: str) -> dict:
+    """The summary JSON of the masks a refinement config's walk hook wrote
+    in ``work_dir``."""
+    with open(osp.join(work_dir, walk_folder(config) + '.json')) as f:
+        return json.load(f)
