@@ -184,18 +184,35 @@ def boundary_net():
         data_preprocessor=dict(type='SegDataPreProcessor')))
 
 
+def labelled_loss(net, images: torch.Tensor) -> torch.Tensor:
+    """The affinity loss of ``images`` (N, 3, 64, 48) labelled background,
+    classes 3 and 7 and unknown between them, back-propagated."""
+    label = torch.full((64, 48), 255)
+    label[:32], label[40:, :20], label[40:, 28:] = 0, 3, 7
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+               for _ in range(len(images))]
+    loss = net.loss(images, samples)['loss_affinity']
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    return loss
+
+
+def loss_without_read_labels(net, stride: int) -> float:
+    """The loss when every pixel the network reads at ``stride`` (the
+    centre of each block) is unknown and the others background."""
+    label = torch.zeros(64, 64, dtype=torch.long)
+    label[stride // 2::stride, stride // 2::stride] = 255
+    sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+    return net.loss(torch.randn(1, 3, 64, 64), [sample])[
+        'loss_affinity'].item()
+
+
 def test_boundary_net_trains_its_head_only_at_stride_4():
     net = boundary_net().train()
     assert not net.backbone.training and net.branches.training
     images = torch.randn(2, 3, 64, 48)
     assert net._forward(images).shape == (2, 1, 16, 12)
-    label = torch.full((64, 48), 255)
-    label[:32], label[40:, :20], label[40:, 28:] = 0, 3, 7
-    samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
-               for _ in range(2)]
-    loss = net.loss(images, samples)['loss_affinity']
-    loss.backward()
-    assert torch.isfinite(loss) and loss > 0
+    labelled_loss(net, images)
     assert all(p.grad is None for p in net.backbone.parameters())
     assert net.fuse.weight.grad.abs().sum() > 0
     assert all(p.grad.abs().sum() > 0 for p in net.branches.parameters())
@@ -204,12 +221,7 @@ def test_boundary_net_trains_its_head_only_at_stride_4():
 def test_boundary_net_labels_are_irns_quarter_resize():
     """Pair labels read the label map at 4i + 2 (PIL's nearest at 1/4):
     a label that only the other pixels hold gives no pairs."""
-    net = boundary_net()
-    label = torch.zeros(64, 64, dtype=torch.long)
-    label[2::4, 2::4] = 255  # every pixel IRN reads is unknown
-    sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
-    loss = net.loss(torch.randn(1, 3, 64, 64), [sample])['loss_affinity']
-    assert loss.item() == 0
+    assert loss_without_read_labels(boundary_net(), 4) == 0
 
 
 def test_boundary_is_flip_averaged():
@@ -325,13 +337,7 @@ def test_affinity_net_trains_backbone_and_head_at_stride_8():
     net = affinity_net().train()
     images = torch.randn(2, 3, 64, 48)
     assert net._forward(images).shape == (2, 32, 8, 6)
-    label = torch.full((64, 48), 255)
-    label[:32], label[40:, :20], label[40:, 28:] = 0, 3, 7
-    samples = [SegDataSample(gt_sem_seg=PixelData(data=label[None]))
-               for _ in range(2)]
-    loss = net.loss(images, samples)['loss_affinity']
-    loss.backward()
-    assert torch.isfinite(loss) and loss > 0
+    labelled_loss(net, images)
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in net.backbone.layer4.parameters())  # trained
     assert net.fuse.conv.weight.grad.abs().sum() > 0
@@ -342,12 +348,7 @@ def test_affinity_net_trains_backbone_and_head_at_stride_8():
 
 
 def test_affinity_net_reads_labels_at_block_centres():
-    net = affinity_net()
-    label = torch.zeros(64, 64, dtype=torch.long)
-    label[4::8, 4::8] = 255  # every pixel it reads is unknown
-    sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
-    loss = net.loss(torch.randn(1, 3, 64, 64), [sample])['loss_affinity']
-    assert loss.item() == 0
+    assert loss_without_read_labels(affinity_net(), 8) == 0
 
 
 def test_affinity_net_refuses_levels_of_several_strides():
