@@ -73,7 +73,6 @@ def test_hook_writes_correct_masks(runner, voc_root):
     assert osp.isfile(out + '.json')
 
 
-
 def test_cam_overlay_panels():
     """The image, a heat map per labelled class (JET half over the image),
     the mask in its palette; each panel after the image named at its top."""
@@ -100,6 +99,7 @@ def test_cam_overlay_panels():
     for panel in (1, 2):
         cols = slice(panel * w, (panel + 1) * w)
         assert (overlay[:band, cols] != expected[:band, cols]).any()
+
 
 def test_partial_run_resumes_without_rewriting(runner):
     out = osp.join(runner.work_dir, 'resume')

@@ -266,14 +266,16 @@ def walk_masks(args: argparse.Namespace, stages: StageRunner,
                               labels, args.refine_cfg_options),
         lambda result: result[1]['mIoU'])
     walk = [f'walk_dataset.data_root={root}', *args.refine_cfg_options]
-    curve = {value: stages.walk_labels(
-        refine_config, network,
-        osp.join(folders['refine'], f'val_{setting}_{value}'),
-        walk + [f'custom_hooks.0.cam_dir={val_cams}',
-                f'custom_hooks.0.ann_file={VAL}',
-                f'custom_hooks.0.eval_ann_file={VAL}',
-                f'custom_hooks.0.{setting}={value}'])['mIoU']
-        for value in refinement['sweep']}
+    val = walk + [f'custom_hooks.0.cam_dir={val_cams}',
+                  f'custom_hooks.0.ann_file={VAL}',
+                  f'custom_hooks.0.eval_ann_file={VAL}']
+    curve = {
+        value: stages.walk_labels(
+            refine_config, network,
+            osp.join(folders['refine'], f'val_{setting}_{value}'),
+            val + [f'custom_hooks.0.{setting}={value}'])['mIoU']
+        for value in refinement['sweep']
+    }
     best = max(curve, key=curve.get)
     stages.add_row(f'{name} masks mIoU on val, best {setting} ({best:g})',
                    curve[best])

@@ -247,4 +247,3 @@ def training_labels(image: np.ndarray, fg_scores: np.ndarray,
     settings = dict(settings)
     function = LABEL_FORMS[settings.pop('form', 'irn')][0]
     return function(image, fg_scores, keys, **settings)
-

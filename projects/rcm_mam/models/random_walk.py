@@ -5,8 +5,9 @@ IRN (jiwoon-ahn/irn, ``misc/indexing.py``, ``propagate_to_edge``) and PSA
 matrix ``T[i, j] = a_ij^beta / sum_i a_ij^beta`` (a_ij the affinity of
 pixels closer than ``radius``, both directions, a_ii = 1, 0 for the rest:
 IRN's from a boundary map along the path, PSA's from features), square it
-``log2(steps)`` times and multiply the CAMs by it. At stride 4 a 500 x 375 image has 11,750
-pixels: the matrix is 552 MB and squaring it about 10^13 operations.
+``log2(steps)`` times and multiply the CAMs by it. At stride 4 a 500 x 375
+image has 11,750 pixels: the matrix is 552 MB and squaring it about 10^13
+operations.
 Here each step is one neighbourhood operation, ``x'(j) = sum_i x(i)
 T[i, j]`` over the (2 radius - 1)^2 window of j, so time and memory grow
 linearly with the pixels; ``steps`` steps give the same ``x T^steps``.
@@ -105,4 +106,3 @@ def strided(cams: Tensor, size: Tuple[int, int]) -> Tensor:
     small = F.interpolate(cams[None], size=tuple(size), mode='bilinear',
                           align_corners=False)[0]
     return small / small.flatten(1).amax(1).clamp(min=1e-5)[:, None, None]
-
