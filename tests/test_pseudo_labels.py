@@ -139,6 +139,18 @@ def test_ranks_share_the_images_exactly_once(runner, monkeypatch):
     assert len(seen[0]) == 9 and len(seen[1]) == 9
 
 
+def image_scores(runner, dataset, index: int) -> tuple:
+    """Image ``index`` of ``dataset``: its data info, (H, W, 3) RGB pixels,
+    the CAM model's (C, H, W) class scores and its label values."""
+    info = dataset.get_data_info(index)
+    with torch.no_grad():
+        sample = runner.model.test_step(
+            pseudo_label_hook.pseudo_collate([dataset[index]]))[0]
+    image = np.array(Image.open(info['img_path']).convert('RGB'))
+    return (info, image, sample.seg_logits.data[1:].numpy(),
+            np.flatnonzero(info['gt_score']) + 1)
+
+
 def test_crf_masks_are_the_refined_scores(runner):
     from projects.rcm_mam.models.pseudo_mask import crf_refine
     hook = PseudoLabelHook(out_dir='crf', crf=dict(), num_workers=0,
@@ -149,13 +161,7 @@ def test_crf_masks_are_the_refined_scores(runner):
     dataset = hook._build_dataset(runner, hook.ann_file)
     changed = 0
     for i in (0, 5):
-        info = dataset.get_data_info(i)
-        with torch.no_grad():
-            sample = runner.model.test_step(
-                pseudo_label_hook.pseudo_collate([dataset[i]]))[0]
-        scores = sample.seg_logits.data[1:].numpy()
-        image = np.array(Image.open(info['img_path']).convert('RGB'))
-        keys = np.flatnonzero(info['gt_score']) + 1
+        info, image, scores, keys = image_scores(runner, dataset, i)
         expected = crf_refine(image, scores, 0.3, keys)
         mask = np.array(Image.open(osp.join(out, info['img_name'] + '.png')))
         np.testing.assert_array_equal(mask, expected)
@@ -192,13 +198,7 @@ def test_confident_labels_are_irns(runner, confident_hook):
     dataset = hook._build_dataset(runner, hook.ann_file)
     unknown = 0
     for i in (0, 5):
-        info = dataset.get_data_info(i)
-        with torch.no_grad():
-            sample = runner.model.test_step(
-                pseudo_label_hook.pseudo_collate([dataset[i]]))[0]
-        scores = sample.seg_logits.data[1:].numpy()
-        image = np.array(Image.open(info['img_path']).convert('RGB'))
-        keys = np.flatnonzero(info['gt_score']) + 1
+        info, image, scores, keys = image_scores(runner, dataset, i)
         labels = np.array(Image.open(osp.join(out, info['img_name'] +
                                               '.png')))
         np.testing.assert_array_equal(
