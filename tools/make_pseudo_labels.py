@@ -29,10 +29,10 @@ from mmseg.registry import HOOKS  # noqa: E402
 
 from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
     check_weights_fit, read_weights, use_trusted_checkpoints)
-from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
                                         check_work_dir, load_config,
                                         run, setup_cpu_distributed)
+from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 
 
 MASK_HOOKS = ('PseudoLabelHook', 'RandomWalkLabelHook')
