@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ..utils.errors import InputError
 from .pair_paths import (all_offsets, feature_affinity, forward_offsets,
-                         pair_labels)
+                         labels_at_stride, pair_labels)
 from .random_walk import random_walk
 
 STRIDE = 8  # the features', as PSA's
@@ -97,12 +97,9 @@ class AffinityNet(BaseSegmentor):
         """The affinity loss of (N, 3, H, W) crops whose ``gt_sem_seg``
         holds the labels (``pseudo_mask.psa_labels``)."""
         features = self._forward(inputs)
-        labels = torch.stack(
-            [s.gt_sem_seg.data[0] for s in data_samples]).long()
-        labels = labels[:, STRIDE // 2::STRIDE, STRIDE // 2::STRIDE]
-        h, w = features.shape[-2:]
-        labels = F.pad(labels, (0, w - labels.shape[2], 0,
-                                h - labels.shape[1]), value=IGNORE_INDEX)
+        labels = labels_at_stride(
+            torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long(),
+            STRIDE, features.shape[-2:], IGNORE_INDEX)
         offsets = forward_offsets(self.radius)
         loss = self.loss_affinity(
             feature_affinity(features, offsets),

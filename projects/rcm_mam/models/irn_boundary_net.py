@@ -11,7 +11,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor
 
-from .pair_paths import forward_offsets, pair_labels, path_affinity
+from .pair_paths import (forward_offsets, labels_at_stride, pair_labels,
+                         path_affinity)
 from .random_walk import refine_cams, strided
 
 STRIDE = 4  # the boundary map's, as IRN's
@@ -118,14 +119,9 @@ class IRNBoundaryNet(BaseSegmentor):
         """The affinity loss of (N, 3, H, W) crops whose ``gt_sem_seg``
         holds the confident labels."""
         boundary = torch.sigmoid(self._forward(inputs))[:, 0]
-        labels = torch.stack(
-            [s.gt_sem_seg.data[0] for s in data_samples]).long()
-        # IRN's PIL nearest resize by 1/4 reads pixels 4i + 2; the map is
-        # then padded (unknown) or cropped to the boundary's size
-        labels = labels[:, STRIDE // 2::STRIDE, STRIDE // 2::STRIDE]
-        h, w = boundary.shape[1:]
-        labels = F.pad(labels, (0, w - labels.shape[2], 0,
-                                h - labels.shape[1]), value=IGNORE_INDEX)
+        labels = labels_at_stride(
+            torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long(),
+            STRIDE, boundary.shape[1:], IGNORE_INDEX)
         affinity = path_affinity(boundary, self.offsets)
         loss = self.loss_affinity(
             affinity, *pair_labels(labels, self.offsets, IGNORE_INDEX))

@@ -113,6 +113,27 @@ def feature_affinity(features: Tensor, offsets: List[Offset]) -> Tensor:
     ], dim=1)
 
 
+def labels_at_stride(labels: Tensor, stride: int, size: Tuple[int, int],
+                     ignore_index: int = 255) -> Tensor:
+    """A label map read at a feature map's stride: the pixel at the centre
+    of each stride x stride block (IRN's PIL nearest resize by 1/4 reads
+    4i + 2), padded with ``ignore_index`` or cropped to ``size``.
+
+    Args:
+        labels (Tensor): (N, H, W) long class indices.
+        stride (int): The feature map's stride.
+        size (tuple): The feature map's (h, w).
+        ignore_index (int): The unknown pixels' value.
+
+    Returns:
+        Tensor: (N, h, w).
+    """
+    labels = labels[:, stride // 2::stride, stride // 2::stride]
+    h, w = size
+    return F.pad(labels, (0, w - labels.shape[2], 0, h - labels.shape[1]),
+                 value=ignore_index)
+
+
 def pair_labels(label: Tensor, offsets: List[Offset],
                 ignore_index: int = 255) -> Tuple[Tensor, Tensor, Tensor]:
     """IRN's affinity labels from a label map with unknown pixels.
