@@ -27,6 +27,7 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmseg.registry import HOOKS  # noqa: E402
 
+from projects.rcm_mam.engine import LABEL_FOLDERS  # noqa: E402
 from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
     check_weights_fit, read_weights, use_trusted_checkpoints)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
@@ -36,9 +37,9 @@ from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 
 
 MASK_HOOKS = ('PseudoLabelHook', 'RandomWalkLabelHook')
-# --confident FORM: the hook's settings
-CONFIDENT = dict(irn=dict(confident=dict(), out_dir='ir_labels'),
-                 psa=dict(confident=dict(form='psa'), out_dir='psa_labels'))
+# --confident FORM: the hook's confident setting (IRN's recorded without a
+# form, as it was first)
+CONFIDENT = dict(irn=dict(), psa=dict(form='psa'))
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,7 +97,8 @@ def pseudo_label_hook(cfg: Config, crf: Optional[bool],
                              'confident labels use their own CRF. Fix: drop '
                              '--crf.')
         hook_cfg = dict(hook_cfg, crf=None, save_cams=True,
-                        eval_ann_file=None, **CONFIDENT[confident])
+                        eval_ann_file=None, confident=CONFIDENT[confident],
+                        out_dir=LABEL_FOLDERS[confident])
     elif crf is not None:
         hook_cfg = dict(hook_cfg, crf=(hook_cfg.get('crf') or dict())
                         if crf else None)

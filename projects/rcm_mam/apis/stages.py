@@ -21,6 +21,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from ..engine.pseudo_label_hook import LABEL_FOLDERS
+from ..engine.random_walk_label_hook import OUT_DIR
 from ..utils.command_record import claim_command
 from ..utils.errors import InputError
 from ..utils.file_io import atomic_write, dump_json
@@ -260,8 +262,7 @@ class StageRunner:
         WORK_DIR/ir_labels; 'psa': AffinityNet's in WORK_DIR/psa_labels)
         unless done; that folder."""
         config = osp.join(ROOT, config)
-        folder = osp.join(work_dir, dict(irn='ir_labels',
-                                         psa='psa_labels')[form])
+        folder = osp.join(work_dir, LABEL_FOLDERS[form])
         flag = ['--confident'] + ([] if form == 'irn' else [form])
         claim_command(work_dir, 'make_pseudo_labels',
                       [config, checkpoint, *flag, *options], self.gpus,
@@ -290,23 +291,22 @@ class StageRunner:
         ``RandomWalkLabelHook`` with ``options``) in WORK_DIR unless done;
         their summary."""
         config = osp.join(ROOT, config)
-        summary = osp.join(work_dir, walk_folder(config) + '.json')
+        masks = osp.join(work_dir, walk_folder(config))
         claim_command(work_dir, 'make_pseudo_labels',
                       [config, checkpoint, *options], self.gpus,
-                      osp.isdir(summary[:-5]))
-        if not osp.isfile(summary):
+                      osp.isdir(masks))
+        if not osp.isfile(masks + '.json'):
             self.tool('make_pseudo_labels', [config, checkpoint],
                       ['--work-dir', work_dir, *cfg_options(options)],
                       dist=True)
-        with open(summary) as f:
-            return json.load(f)
+        return walk_summary(config, work_dir)
 
 
 def walk_folder(config: str) -> str:
     """The mask folder of a refinement config's walk hook (its
     ``out_dir``)."""
     hook = Config.fromfile(osp.join(ROOT, config)).custom_hooks[0]
-    return hook.get('out_dir', 'irn_labels')
+    return hook.get('out_dir', OUT_DIR)
 
 
 def walk_summary(config: str, work_dir: str) -> dict:

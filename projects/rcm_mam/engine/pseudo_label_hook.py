@@ -35,6 +35,11 @@ from ..utils.progress import Progress
 from ..utils.visualization import cam_overlay
 
 
+# the folder of each form of a refinement network's training labels
+# (``confident=dict(form=...)``)
+LABEL_FOLDERS = dict(irn='ir_labels', psa='psa_labels')
+
+
 def is_valid_mask(path: str, image_path: str, color_type: str) -> bool:
     """Whether ``path`` is a complete PNG of the size of ``image_path`` as
     a loader with ``color_type`` reads it."""

@@ -15,6 +15,8 @@ from ..utils.generation_record import (RECORD, check_complete, file_sha256,
                                        model_config_digest, weights_digest)
 from .pseudo_label_hook import PseudoLabelHook
 
+OUT_DIR = 'irn_labels'  # the masks' folder unless a config says otherwise
+
 
 def read_cams(cam_dir: str, name: str, keys: np.ndarray,
               size: Tuple[int, int]) -> Tensor:
@@ -76,7 +78,7 @@ class RandomWalkLabelHook(PseudoLabelHook):
     def __init__(self,
                  cam_dir: str,
                  ann_file: str = 'ImageSets/Segmentation/train_aug.txt',
-                 out_dir: str = 'irn_labels',
+                 out_dir: str = OUT_DIR,
                  eval_ann_file: Optional[
                      str] = 'ImageSets/Segmentation/train.txt',
                  num_workers: int = 2,
