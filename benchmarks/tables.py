@@ -202,6 +202,25 @@ def random_walk(name: str) -> str:
                     rows) + source(name)
 
 
+def walk_ceiling(name: str) -> str:
+    """benchmarks/walk_ceiling.py: mIoU per source and background score,
+    and the training labels' agreement with the ground truth."""
+    result = load(name)
+    scores = list(next(iter(result['mIoU'].values())))
+    rows = [[source, *(f'{row[t]:.2f}' for t in scores)]
+            for source, row in result['mIoU'].items()]
+    table = markdown([f"masks of {result['split']} at background score",
+                      *scores], rows)
+    labels = result.get('labels')
+    if labels:
+        table += ('\nTraining labels of the same images: foreground '
+                  f"{labels['foreground_right']}% right, background "
+                  f"{labels['background_right']}% right, "
+                  f"{labels['foreground_covered']}% of the true foreground "
+                  'labelled.\n')
+    return table + source(name)
+
+
 def duration(seconds: float) -> str:
     """``13.1 min`` from a minute on, else ``71 s``."""
     return f'{seconds / 60:.1f} min' if seconds >= 60 else f'{seconds:.0f} s'
@@ -226,7 +245,7 @@ RENDERERS: Dict[str, Callable[[str], str]] = dict(
     ablation=ablation, ablation_compact=ablation_compact,
     train_cost=train_cost,
     pseudo_label_speed=pseudo_label_speed, huge_image=huge_image,
-    random_walk=random_walk, install=install)
+    random_walk=random_walk, walk_ceiling=walk_ceiling, install=install)
 
 
 def render(text: str) -> str:

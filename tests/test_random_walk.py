@@ -1,6 +1,7 @@
 """IRN's pair paths, pair labels, affinity loss and random walk against
 loops, hand-computed values and the dense transition matrix; its boundary
 network."""
+import json
 import math
 
 import numpy as np
@@ -399,3 +400,58 @@ def test_affinitynet_configs_hold_psas_settings(config):
     assert hook.cam_dir.endswith('psa_labels')
     assert cfg.walk_dataset.data_root == \
         cfg.train_dataloader.dataset.data_root
+
+
+# --- the walk's ceiling (benchmarks/walk_ceiling.py) ----------------------
+def test_ground_truth_boundary_by_hand():
+    from benchmarks.walk_ceiling import gt_boundary
+    gt = np.zeros((16, 16), np.uint8)
+    gt[:, 8:] = 3
+    gt[15, 0] = 255
+    expected = torch.tensor([[0., 1, 0, 0]] * 3 + [[1., 1, 0, 0]])
+    assert torch.equal(gt_boundary(gt), expected)
+
+
+def test_label_agreement_by_hand():
+    from benchmarks.walk_ceiling import label_agreement
+    gt = np.array([[0, 0, 2, 2, 255]])
+    label = np.array([[0, 2, 2, 255, 2]])
+    # foreground labelled 2 (1 right, the ignored pixel left out),
+    # background 1 (right), ground-truth foreground 2 (1 labelled right)
+    assert label_agreement(label, gt).tolist() == [2, 1, 1, 1, 2, 1]
+
+
+def test_walk_over_the_true_boundary_stops_a_seed_that_bleeds(tmp_path):
+    """An object on the left half, its CAM bleeding 4 pixels past its
+    edge: the seeds take the bleed; over the true boundary the walk keeps
+    the bleed's mass on its side, below the background score."""
+    from PIL import Image
+
+    from benchmarks.walk_ceiling import GT_WALK, image_scores, main
+    root = tmp_path / 'VOC2012'
+    for sub in ('ImageSets/Segmentation', 'SegmentationClass',
+                'JPEGImages'):
+        (root / sub).mkdir(parents=True)
+    (root / 'ImageSets/Segmentation/val.txt').write_text('a\n')
+    gt = np.zeros((32, 32), np.uint8)
+    gt[:, :16] = 1
+    image = np.full((32, 32, 3), 128, np.uint8)
+    Image.fromarray(gt).save(root / 'SegmentationClass/a.png')
+    Image.fromarray(image).save(root / 'JPEGImages/a.jpg')
+    cam = np.zeros((1, 32, 32), np.float32)
+    cam[0, :, :16] = 1
+    cam[0, :, 16:20] = np.linspace(0.8, 0.3, 4)
+    np.save(tmp_path / 'a.npy', dict(keys=np.array([0]), cam=cam))
+    walked = image_scores(image, gt, torch.from_numpy(cam), {})[GT_WALK]
+    # the boundary is block column 3 (x 12-15): the object fills up to it,
+    # the bleed's mass stays right of it, spread thin over the background
+    assert walked[0, :, :10].min() > 0.9
+    right = walked[0, :, 18:]
+    assert right.max() < 0.25 and right.max() - right.min() < 1e-3
+    out = tmp_path / 'ceiling.json'
+    main([str(root), str(tmp_path), '--thresholds', '0.25',
+          '--out', str(out)])
+    miou = json.loads(out.read_text())['mIoU']
+    assert miou['seeds']['0.25'] == pytest.approx(100 * 0.5 * (
+        16 / 20 + 12 / 16), abs=0.01)  # 4 columns of bleed
+    assert miou[GT_WALK]['0.25'] > miou['seeds']['0.25'] + 5
