@@ -37,7 +37,7 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     # paths with spaces, as on shared clusters
     voc_root = shutil.copytree(voc_root, str(tmp_path / 'my data' / 'VOC'))
     work = tmp_path / 'pipe line'
-    result = pipeline(voc_root, work)
+    result = pipeline(voc_root, work, '--refine', 'none')
     assert 'No artists with labels' not in result.stderr  # no empty panel
     summary = json.load(open(work / 'summary.json'))
     rows = {r['stage']: r for r in summary['rows']}
@@ -51,11 +51,14 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     assert summary['bg_threshold'] == threshold and not summary['crf']
     assert summary['data_seed'] is None  # the user's --data-root
     seed = rows[f'CAM (seed) mIoU on train at threshold {threshold:g}']
-    # ... and so are the pseudo masks (no CRF in the config), made once:
-    # the RCM + MAM training does not run its PseudoLabelHook, which would
-    # write them at the config's threshold
+    # ... and so are the pseudo masks (without CRF, whatever the config
+    # says), made once: the RCM + MAM training does not run its
+    # PseudoLabelHook, which would write them at the config's threshold
     masks = 'pseudo masks mIoU on train'
     assert rows[masks]['mIoU'] == pytest.approx(seed['mIoU'], abs=0.01)
+    assert '--no-crf' in json.load(open(
+        work / 'pseudo_masks' / 'make_pseudo_labels_command.json'))[
+            'arguments']
     assert json.load(open(work / 'pseudo_masks' / 'pseudo_labels.json'))[
         'bg_threshold'] == threshold
     assert result.stdout.count(
@@ -79,12 +82,12 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     assert result.returncode == 0, result.stderr[-3000:]
     assert f'mIoU: {stage2:.4f}' in result.stdout + result.stderr
     # a re-run finds every stage done and reports the same table
-    again = pipeline(voc_root, work)
+    again = pipeline(voc_root, work, '--refine', 'none')
     assert 'tools/train.py' not in again.stdout
     rerun = json.load(open(work / 'summary.json'))['rows']
     assert [r['mIoU'] for r in rerun] == [r['mIoU'] for r in summary['rows']]
     # ... but not with other options: their outputs would not match
-    other = pipeline(voc_root, work,
+    other = pipeline(voc_root, work, '--refine', 'none',
                      options=['optim_wrapper.optimizer.lr=0.002'],
                      fails=True)
     assert 'tools/train.py' not in other.stdout
@@ -102,20 +105,13 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
 
 @pytest.mark.slow
 def test_pipeline_crf_threshold_is_chosen_after_crf(tmp_path, voc_root):
-    """A stage-1 config whose PseudoLabelHook has CRF (as the VOC ones),
-    without --crf: the masks use CRF, so their threshold is chosen after
-    it and the rows say so."""
-    config = tmp_path / 'crf_masks.py'
-    config.write_text(f'_base_ = {ROOT!r} + "/configs/synthetic/'
-                      'rcm_mam_r18_synthetic.py"\ncustom_hooks = ['
-                      'dict(type="SupportNetHook"), dict(type='
-                      '"PseudoLabelHook", crf=dict())]\n')
+    """The default, --refine crf: the masks use CRF, so their threshold
+    is chosen after it and the rows say so."""
     work = tmp_path / 'pipe'
-    pipeline(voc_root, work, '--stage1-configs',
-             'configs/synthetic/cam_r18_synthetic.py', str(config))
+    pipeline(voc_root, work)
     summary = json.load(open(work / 'summary.json'))
     rows = {r['stage']: r['mIoU'] for r in summary['rows']}
-    val = json.load(open(work / 'stage1_1_crf_masks' / 'val' /
+    val = json.load(open(work / 'stage1_1_rcm_mam_r18_synthetic' / 'val' /
                          'test_metrics.json'))
     assert rows['CAM + CRF mIoU on val, best threshold'] == max(
         val['cam/crf_curve'].values())
@@ -141,7 +137,8 @@ def test_pipeline_runs_the_authors_recipe(tmp_path, voc_root):
     work = tmp_path / 'pipe'
     stages = [f'configs/synthetic/{name}_r18_synthetic_authors.py'
               for name in ('rcm', 'rcm_mam')]
-    pipeline(voc_root, work, '--stage1-configs', *stages)
+    pipeline(voc_root, work, '--stage1-configs', *stages, '--refine',
+             'none')
     rcm, rcm_mam = (work / f'stage1_{i}_{name}_r18_synthetic_authors'
                     for i, name in enumerate(('rcm', 'rcm_mam')))
     # the RCM stage from the pretrained backbone, then RCM + MAM from it
@@ -222,16 +219,6 @@ def test_runner_refuses_a_batch_that_does_not_divide(tmp_path):
     with pytest.raises(InputError, match='its total batch of 8 does not '
                        'divide over --gpus 3'):
         stages.train('configs/cam_r50_voc.py', str(tmp_path / 'run'), [])
-
-
-def test_masks_use_crf_as_the_config_says(tmp_path):
-    from projects.rcm_mam.apis import without_pseudo_label_hook
-    from tools.run_pipeline import masks_use_crf
-    for config, crf in (('configs/rcm_mam_r50_voc.py', True),
-                        ('configs/synthetic/rcm_mam_r18_synthetic.py',
-                         False)):
-        derived = without_pseudo_label_hook(config, str(tmp_path / 'c.py'))
-        assert masks_use_crf(derived) == crf, config
 
 
 @pytest.mark.slow

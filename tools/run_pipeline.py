@@ -2,7 +2,7 @@
 
     python tools/run_pipeline.py [--data-root DIR] [--work-dir DIR]
         [--stage1-configs CAM_CFG RCM_MAM_CFG] [--stage2-config CFG]
-        [--gpus N] [--refine {crf,irn,affinitynet}] [--refine-config CFG]
+        [--gpus N] [--refine {none,crf,irn,affinitynet}] [--refine-config CFG]
         [--refine-cfg-options KEY=VALUE ...]
 
 Stages, each a call of the project's tools and each skipped when its
@@ -20,13 +20,14 @@ that no longer match:
    RCM + MAM), none writing pseudo masks after training (step 4 makes
    them);
 3. CAM mIoU: tools/test.py of the last stage-1 checkpoint on ``val``
-   (background threshold sweep; after dense CRF too when the masks use
-   it: ``--crf``, or the stage-1 config's PseudoLabelHook has ``crf``), then
-   on ``train`` at ``val``'s best background threshold (the best after CRF
-   when the masks use CRF), which the pseudo masks use too;
+   (background threshold sweep; after dense CRF too with ``--refine
+   crf``, the default), then on ``train`` at ``val``'s best background
+   threshold (the best after CRF with CRF), which the pseudo masks use
+   too;
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
-   WORK_DIR/pseudo_masks; dense CRF as the stage-1 config's
-   PseudoLabelHook says, or with ``--refine crf``) and their mIoU; with
+   WORK_DIR/pseudo_masks; dense CRF with ``--refine crf``, none with
+   ``--refine none``, whatever the stage-1 config says) and their mIoU;
+   with
    ``--refine irn`` (or ``affinitynet``) instead a learned affinity's:
    the network's training labels and the CAMs
    (tools/make_pseudo_labels.py --confident [psa],
@@ -52,8 +53,6 @@ import sys
 from typing import Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import Config  # noqa: E402
 
 from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
                                    walk_folder, without_pseudo_label_hook)
@@ -102,12 +101,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--stage2-cfg-options', nargs='+', default=[],
                         help='extra KEY=VALUE options for stage 2')
     parser.add_argument(
-        '--refine', choices=['crf', *REFINEMENTS],
-        help='how the seeds become pseudo masks: dense CRF (whose '
-        'background threshold is then chosen on val after CRF), or a '
-        "learned affinity and random walk, IRN's boundary network or PSA's "
-        "AffinityNet (default: as the stage-1 config's PseudoLabelHook "
-        'says: CRF or none)')
+        '--refine', choices=['none', 'crf', *REFINEMENTS], default='crf',
+        help='how the seeds become pseudo masks: not at all, dense CRF '
+        '(whose background threshold is then chosen on val after CRF; the '
+        'default: on the synthetic set it gave the best masks and stage 2, '
+        "docs/refinement.md), or a learned affinity and random walk, IRN's "
+        "boundary network or PSA's AffinityNet")
     parser.add_argument('--crf', action='store_const', const='crf',
                         dest='refine', help='the same as --refine crf')
     parser.add_argument(
@@ -117,13 +116,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--refine-cfg-options', nargs='+', default=[],
                         help='extra KEY=VALUE options for --refine-config')
     return parser.parse_args()
-
-
-def masks_use_crf(config: str) -> bool:
-    """Whether the pseudo masks of a stage-1 config (as
-    ``without_pseudo_label_hook`` derives it) are refined by dense CRF."""
-    hook = Config.fromfile(config).get('pseudo_label_hook') or {}
-    return hook.get('crf') is not None
 
 
 def output_folders(args: argparse.Namespace, work_dir: str) -> dict:
@@ -180,10 +172,8 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
             f'train {name}',
             lambda: stages.train(config, train_dir, options + start))
 
-    # the masks use CRF with --refine crf or as the config's PseudoLabelHook
-    # says: their threshold is then chosen after CRF
-    crf = args.refine == 'crf' or (args.refine is None and
-                                   masks_use_crf(config))
+    # with CRF the masks' threshold is chosen after CRF
+    crf = args.refine == 'crf'
 
     # 3. CAM mIoU on val, which chooses the background threshold, and on
     # train at that threshold
@@ -231,7 +221,7 @@ def pipeline(args: argparse.Namespace, stages: StageRunner,
         lambda metrics: metrics['mIoU'])
 
     stages.summary(bg_threshold=threshold, crf=crf,
-                   refine=args.refine or ('crf' if crf else None),
+                   refine=args.refine,
                    walk=walk,
                    data_seed=None if args.data_root else args.seed)
     plot_losses(train_dirs + [stage2_dir], osp.join(work_dir, 'losses.png'))
