@@ -12,10 +12,11 @@ it prints the mIoU of: the seeds (the CAMs at that score); the walk
 (``models.random_walk.refine_cams``, IRN's radius, beta and steps) over the
 ground truth's class boundary (one block thick at stride 4: about the
 walk's ceiling with a perfect boundary network); and the walk over each
-``--network``'s boundary, as its ``refine`` computes it. ``--labels`` adds how right a
-folder of training labels (``ir_labels/``) is on the same images: the
-share of its foreground and background pixels that the ground truth
-agrees with, and the share of the ground truth's foreground it labels.
+``--network``'s boundary, as its ``refine`` computes it. ``--labels``
+adds how right a folder of training labels (``ir_labels/``) is on the
+same images: the share of its foreground and background pixels that the
+ground truth agrees with, and the share of the ground truth's foreground
+it labels.
 A diagnosis of the refinement, not a tuning tool: read it on ``val``.
 """
 import argparse
@@ -58,8 +59,8 @@ def gt_boundary(gt: np.ndarray) -> torch.Tensor:
     edge = labels == IGNORE
     edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
     edge[:-1] |= labels[:-1] != labels[1:]
-    h, w = -(-gt.shape[0] // 4), -(-gt.shape[1] // 4)
-    return F.adaptive_max_pool2d(edge[None, None].float(), (h, w))[0, 0]
+    pad = (0, -gt.shape[1] % 4, 0, -gt.shape[0] % 4)  # IRN's blocks
+    return F.max_pool2d(F.pad(edge[None, None].float(), pad), 4)[0, 0]
 
 
 def network(config: str, checkpoint: str) -> torch.nn.Module:
