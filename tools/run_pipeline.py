@@ -27,8 +27,7 @@ that no longer match:
 4. pseudo masks: tools/make_pseudo_labels.py (train_aug, into
    WORK_DIR/pseudo_masks; dense CRF with ``--refine crf``, none with
    ``--refine none``, whatever the stage-1 config says) and their mIoU;
-   with
-   ``--refine irn`` (or ``affinitynet``) instead a learned affinity's:
+   with ``--refine irn`` (or ``affinitynet``) instead a learned affinity's:
    the network's training labels and the CAMs
    (tools/make_pseudo_labels.py --confident [psa],
    WORK_DIR/confident_labels; the CAMs of val too), then the network
