@@ -135,11 +135,12 @@ def measure_one(args: argparse.Namespace, name: str, models: Dict,
     scores = image_scores(image, gt, torch.from_numpy(
         saved['cam'].astype(np.float32)), models)
     keys = np.asarray(saved['keys'])
-    for (source, t) in stats:
+    for source, score in scores.items():
         full = np.zeros((NUM_CLASSES - 1, *gt.shape), np.float32)
-        full[keys] = scores[source]
-        stats[source, t] += iou_stats(threshold_mask(full, t), gt,
-                                      NUM_CLASSES, IGNORE)
+        full[keys] = score
+        for t in args.thresholds:
+            stats[source, t] += iou_stats(threshold_mask(full, t), gt,
+                                          NUM_CLASSES, IGNORE)
     if args.labels:
         label = mmcv.imread(osp.join(args.labels, name + '.png'),
                             'unchanged', backend='pillow')

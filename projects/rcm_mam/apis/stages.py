@@ -241,8 +241,8 @@ class StageRunner:
     def pseudo_labels(self, config: str, checkpoint: str, work_dir: str,
                       options: List[str], crf: bool) -> float:
         """Pseudo masks of train_aug in WORK_DIR/pseudo_labels unless done
-        (with dense CRF or without, whatever the config says); their mIoU
-        on train."""
+        (with dense CRF if ``crf``, else without, whatever the config's
+        hook says); their mIoU on train."""
         config = osp.join(ROOT, config)
         summary = osp.join(work_dir, 'pseudo_labels.json')
         flag = ['--crf' if crf else '--no-crf']
