@@ -57,7 +57,8 @@ VARIANTS = ('cam', 'rcm', 'mam', 'rcm_mam')
 # the configs of the variants (and of the designs of explore_design.py)
 VARIANT_CONFIGS = {
     **{v: f'{SYNTHETIC}/{v}_r18_synthetic.py' for v in VARIANTS},
-    'rcm_mam_authors': f'{SYNTHETIC}/rcm_mam_r18_synthetic_authors.py'}
+    **{f'rcm_mam_{v}': f'{SYNTHETIC}/rcm_mam_r18_synthetic_{v}.py'
+       for v in ('authors', 'authors_tuned')}}
 CAM_WARMUP = VARIANT_CONFIGS['cam']
 SCORES = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU', 's_per_iter')
 PAIRED = SCORES[:3]  # the scores paired with the cam run

@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
 from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
 
@@ -64,6 +65,33 @@ def test_authors_designs_change_their_part():
     assert momentum.optim_wrapper.paramwise_cfg.custom_keys == dict(
         projection=dict(lr_mult=10.0), classifier=dict(lr_mult=10.0))
     assert design_config('authors').model == authors.model
+
+
+def test_tuned_authors_configs_are_the_measured_setting():
+    """The *_authors_tuned.py pair is the authors' pair with the options
+    its rows in docs/design_choices.md ran with: the same model, and every
+    parameter at the same lr and momentum."""
+    register_all_modules()
+    options = {'model.rcm_loss.loss_weight': 0.1,
+               'optim_wrapper.optimizer.momentum': 0.9,
+               'optim_wrapper.paramwise_cfg.custom_keys': dict(
+                   projection=dict(lr_mult=10.0),
+                   classifier=dict(lr_mult=10.0))}
+    for stage in ('rcm', 'rcm_mam'):
+        tuned = config(f'synthetic/{stage}_r18_synthetic_authors_tuned.py')
+        measured = load_config(
+            osp.join(ROOT, f'configs/synthetic/{stage}_r18_synthetic_'
+                     'authors.py'), options)
+        assert tuned.model == measured.model
+        assert tuned.train_pipeline == measured.train_pipeline
+        assert tuned.train_cfg == measured.train_cfg
+        model = MODELS.build(tuned.model)
+        groups = [[(g['lr'], g['momentum'], len(g['params']))
+                   for g in build_optim_wrapper(
+                       model, cfg.optim_wrapper).optimizer.param_groups]
+                  for cfg in (tuned, measured)]
+        assert groups[0] == groups[1]
+        assert {lr for lr, _, _ in groups[0]} == {0.01, 0.1}
 
 
 def test_chosen_design_is_the_config_default():
