@@ -129,8 +129,9 @@ def ablation(folder: str) -> str:
 
 
 def ablation_compact(regimes: str) -> str:
-    """benchmarks/ablation.py's means per variant and RCM + MAM's paired
-    differences with the plain CAM, for ``NAME=FOLDER,...`` regimes."""
+    """benchmarks/ablation.py's means per variant and the paired
+    differences with the plain CAM of the variants with RCM + MAM, for
+    ``NAME=FOLDER,...`` regimes."""
     keys = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU')
     rows, names, runs = [], [], set()
     for regime in regimes.split(','):
@@ -140,9 +141,10 @@ def ablation_compact(regimes: str) -> str:
         runs.add(result['summary']['cam']['seed_mIoU']['n'])
         rows += [[label, v] + [f"{s[k]['mean']:.2f}" for k in keys]
                  for v, s in result['summary'].items()]
-        diff = result['paired_with_cam']['rcm_mam']
-        rows.append([label, 'rcm_mam - cam, paired'] + [
-            f"{diff[k]['mean']:+.2f} ± {diff[k]['std']:.2f}" for k in keys])
+        rows += [[label, f'{v} - cam, paired'] + [
+            f"{diff[k]['mean']:+.2f} ± {diff[k]['std']:.2f}" for k in keys]
+            for v, diff in result['paired_with_cam'].items()
+            if v.startswith('rcm_mam')]
     runs = ' or '.join(map(str, sorted(runs)))
     return markdown(['backbone', f'variant (mean of {runs} runs)',
                      'seed mIoU', 'CRF mIoU', 'stage 2 mIoU'],
