@@ -7,4 +7,7 @@
 _base_ = './rcm_mam_r18_synthetic_authors.py'
 model = dict(rcm_loss=dict(loss_weight=0.1))
 optim_wrapper = dict(
-    optimizer={{_base_.optimizer}}, paramwise_cfg={{_base_.paramwise_cfg}})
+    optimizer=dict(momentum=0.9),
+    paramwise_cfg=dict(
+        custom_keys=dict(
+            projection=dict(lr_mult=10.0), classifier=dict(lr_mult=10.0))))

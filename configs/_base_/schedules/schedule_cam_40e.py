@@ -5,13 +5,14 @@ max_iters = 52900
 # --gpus N trains at base_batch_size / N per GPU
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
-paramwise_cfg = dict(
-    custom_keys={
-        'main_net.projection': dict(lr_mult=10.0),
-        'main_net.classifier': dict(lr_mult=10.0),
-    })
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=optimizer, paramwise_cfg=paramwise_cfg)
+    type='OptimWrapper',
+    optimizer=optimizer,
+    paramwise_cfg=dict(
+        custom_keys={
+            'main_net.projection': dict(lr_mult=10.0),
+            'main_net.classifier': dict(lr_mult=10.0),
+        }))
 param_scheduler = [
     dict(
         type='PolyLR',
