@@ -203,8 +203,6 @@ DESIGNS.update(authors(**{
         'optim_wrapper.paramwise_cfg.custom_keys.projection.lr_mult=10.0',
         'optim_wrapper.paramwise_cfg.custom_keys.classifier.lr_mult=10.0'],
     'memory 5 (replace)': ['model.rcm_loss.memory_size=5'],
-    "today's projection (bias, no ReLU)": [
-        'model.main_net.projection_bias=True', 'model.main_net.act_cfg=None'],
     "today's BN (affine weights train)": [
         'model.main_net.backbone.norm_cfg.requires_grad=True'],
 }))
