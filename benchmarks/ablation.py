@@ -47,10 +47,10 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
-                                   without_pseudo_label_hook)
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, dump_json  # noqa
+from tools.pipeline import (StageRunner, data_options,  # noqa: E402
+                            without_pseudo_label_hook)
 
 SYNTHETIC = 'configs/synthetic'
 VARIANTS = ('cam', 'rcm', 'mam', 'rcm_mam')

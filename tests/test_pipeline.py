@@ -197,7 +197,7 @@ def test_runner_splits_the_total_batch_over_gpus(tmp_path, monkeypatch,
     """Stage 1 trains at 8 in all, stage 2 at 16 (mmseg's 4 x 4) whatever
     the GPUs; COCO's stage 1 at 16. No option where the config's per-GPU
     batch is the share already."""
-    from projects.rcm_mam.apis import StageRunner
+    from tools.pipeline import StageRunner
     calls = []
     stages = StageRunner(str(tmp_path), gpus=gpus)
     monkeypatch.setattr(stages, 'tool', lambda *a, **k: calls.append(a))
@@ -214,7 +214,7 @@ def test_runner_splits_the_total_batch_over_gpus(tmp_path, monkeypatch,
 
 
 def test_runner_refuses_a_batch_that_does_not_divide(tmp_path):
-    from projects.rcm_mam.apis import StageRunner
+    from tools.pipeline import StageRunner
     stages = StageRunner(str(tmp_path), gpus=3)
     with pytest.raises(InputError, match='its total batch of 8 does not '
                        'divide over --gpus 3'):

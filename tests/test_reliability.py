@@ -108,7 +108,7 @@ def test_killed_second_stage_resumes_its_own_work(tmp_path, voc_root):
     first = tiny_config(tmp_path / 'first.py', voc_root, FULL, iters=12)
     second = tiny_config(tmp_path / 'second.py', voc_root, FULL, iters=8)
     driver = f'''
-from projects.rcm_mam.apis import StageRunner
+from tools.pipeline import StageRunner
 stages = StageRunner({str(tmp_path)!r})
 warm = stages.train({first!r}, {str(tmp_path / "first")!r}, [])
 stages.train({second!r}, {str(tmp_path / "second")!r}, [f"load_from={{warm}}"])

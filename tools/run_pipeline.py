@@ -53,13 +53,13 @@ from typing import Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projects.rcm_mam.apis import (StageRunner, data_options,  # noqa: E402
-                                   walk_folder, without_pseudo_label_hook)
 from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.command_record import \
     StaleOutputError  # noqa: E402
 from projects.rcm_mam.utils.errors import InputError  # noqa: E402
 from projects.rcm_mam.utils.visualization import plot_losses  # noqa: E402
+from tools.pipeline import (StageRunner, data_options,  # noqa: E402
+                            walk_folder, without_pseudo_label_hook)
 
 SYNTHETIC = 'configs/synthetic'
 VAL = 'ImageSets/Segmentation/val.txt'

@@ -21,16 +21,15 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from ..engine.pseudo_label_hook import LABEL_FOLDERS
-from ..engine.random_walk_label_hook import OUT_DIR
-from ..utils.command_record import claim_command
-from ..utils.errors import InputError
-from ..utils.file_io import atomic_write, dump_json
-from ..utils.generation_record import read_record
+from projects.rcm_mam.engine.pseudo_label_hook import LABEL_FOLDERS
+from projects.rcm_mam.engine.random_walk_label_hook import OUT_DIR
+from projects.rcm_mam.utils.command_record import claim_command
+from projects.rcm_mam.utils.errors import InputError
+from projects.rcm_mam.utils.file_io import atomic_write, dump_json
+from projects.rcm_mam.utils.generation_record import read_record
 
 # the repository, whose tools/ the stages run
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # background thresholds scored after CRF on val (CRF is slow: a coarser
 # sweep than the test evaluator's 0.025 to 0.5)
 CRF_SWEEP = '[0.05,0.1,0.15,0.2,0.25,0.3]'
