@@ -236,6 +236,28 @@ def test_predict_outputs(model):
         assert sample.pred_score.shape == (20, )
 
 
+def test_predicted_labels_are_above_the_threshold_or_the_top_class(
+        model, monkeypatch):
+    # sigmoid: 0.88, 0.27, 0.62 / 0.05, 0.12, 0.02
+    logits = torch.tensor([[2.0, -1.0, 0.5], [-3.0, -2.0, -4.0]])
+    assert model.predicted_labels(logits).tolist() == [[1, 0, 1], [0, 1, 0]]
+    monkeypatch.setitem(model.test_cfg, 'label_threshold', 0.7)
+    assert model.predicted_labels(logits).tolist() == [[1, 0, 0], [0, 1, 0]]
+
+
+def test_predict_without_samples_takes_the_classifiers_labels(model):
+    model.eval()
+    inputs, _ = batch(n=2, size=48)
+    with torch.no_grad():
+        out = model.predict(inputs)
+        logits = model.main_net(inputs).logits
+    for sample, image_logits in zip(out, logits):
+        assert sample.metainfo['labels_from'] == 'classifier'
+        assert sample.seg_logits.data.shape == (21, 48, 48)
+        labels = model.predicted_labels(image_logits[None])[0]
+        assert sample.pred_label.tolist() == labels.nonzero()[:, 0].tolist()
+
+
 def test_image_scores_are_those_of_the_scale_one_pass(model):
     model.eval()
     inputs, samples = batch(n=2, size=48)
@@ -254,7 +276,8 @@ def test_inference_and_rcm_share_the_cam_aggregation(order):
     inputs, samples = batch(n=1, size=48)
     labels = samples[0].gt_score[None]
     with torch.no_grad():
-        scores, _ = model.cam_scores(inputs, labels)
+        scores, _, used = model.cam_scores(inputs, labels)
+        assert used is labels
         passes = []  # every scale, unflipped and flipped back, by hand
         for flip in (False, True):
             for scale in model.test_cfg['scales']:

@@ -79,7 +79,7 @@ def main() -> None:
     check_work_dir(cfg.work_dir)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    check_weights_fit(runner, weights, args.checkpoint)
+    check_weights_fit(runner.model, weights, args.checkpoint)
     runner.test()
 
 

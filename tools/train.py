@@ -136,7 +136,7 @@ def main() -> None:
         lock_folder(cfg.work_dir, 'training')
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
-    check_weights_fit(runner, weights, cfg.load_from)
+    check_weights_fit(runner.model, weights, cfg.load_from)
     runner.train()
 
 

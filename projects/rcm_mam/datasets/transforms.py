@@ -67,8 +67,15 @@ class LoadVerifiedAnnotations(LoadAnnotations):
     are checked in the file's full width, before mmseg's cast to uint8
     (which would turn a 16-bit 2048 into 0 without a word), and a palette
     mask's colours against the data info's ``palette`` (if any). The mask
-    must have the size of the image as loaded (``ori_shape``).
+    must have the size of the image as loaded (``ori_shape``). An image
+    without a mask (no ``seg_map_path``: a user's photo at inference)
+    passes unchanged.
     """
+
+    def transform(self, results: dict) -> dict:
+        if 'seg_map_path' not in results:
+            return results
+        return super().transform(results)
 
     def _load_seg_map(self, results: dict) -> None:
         path = results['seg_map_path']
@@ -91,8 +98,9 @@ class PackWSSSInputs(PackSegInputs):
 
     Adds ``gt_score`` to the data sample: a (C,) float multi-hot tensor over
     the foreground classes (mmpretrain's name for dense targets, so its
-    multi-label metrics read it directly), and ``img_name`` (the name in
-    the split file) to its meta information.
+    multi-label metrics read it directly), where the image has one (a
+    user's photo at inference has none), and ``img_name`` (the name in the
+    split file) to its meta information.
     """
 
     def __init__(self,
@@ -104,6 +112,7 @@ class PackWSSSInputs(PackSegInputs):
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)
-        packed['data_samples'].gt_score = torch.from_numpy(
-            np.asarray(results['gt_score'], dtype=np.float32))
+        if 'gt_score' in results:
+            packed['data_samples'].gt_score = torch.from_numpy(
+                np.asarray(results['gt_score'], dtype=np.float32))
         return packed

@@ -10,6 +10,7 @@ from mmengine.model import ExponentialMovingAverage
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList)
 from torch import Tensor
@@ -56,7 +57,11 @@ class MainSupportCAMNet(BaseSegmentor):
     holds the constant background score ``test_cfg.bg_threshold`` followed
     by the C class scores, ``pred_sem_seg`` their argmax, ``pred_score`` the
     (C,) sigmoid image scores of the scale-1 pass (for mmpretrain's
-    multi-label metrics).
+    multi-label metrics) and ``pred_label`` the indices of the classes
+    used. An image without a label (no ``gt_score``, e.g. a user's photo)
+    takes the classes its own scores put above
+    ``test_cfg.label_threshold`` (0.5 by default), the top class at least;
+    the metainfo's ``labels_from`` says which ('given' or 'classifier').
 
     Args:
         main_net (dict): :class:`CAMNet` config.
@@ -79,12 +84,15 @@ class MainSupportCAMNet(BaseSegmentor):
             ``max_nonfinite`` (training
             stops after that many non-finite RCM or MAM losses in a row;
             default 20).
+            None (as mmseg's ``init_model`` sets it): inference only.
         test_cfg (dict): ``scales`` (must include 1, whose pass gives the
-            image scores), ``flip``, ``bg_threshold`` and ``max_long_side``
-            (larger images are shrunk to it for the CAMs, which are resized
-            back; None: no bound).
+            image scores), ``flip``, ``bg_threshold``, ``label_threshold``
+            and ``max_long_side`` (larger images are shrunk to it for the
+            CAMs, which are resized back; None: no bound).
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): Initialisation config.
+        pretrained (None): Only None, which mmseg's ``init_model`` passes;
+            the backbone's ``init_cfg`` loads weights.
     """
 
     def __init__(self,
@@ -103,8 +111,13 @@ class MainSupportCAMNet(BaseSegmentor):
                      scales=(0.5, 1.0, 1.5, 2.0), flip=True,
                      bg_threshold=0.15, max_long_side=1024),
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 pretrained: None = None) -> None:
         super().__init__(data_preprocessor, init_cfg)
+        if pretrained is not None:
+            raise InputError(
+                f'model.pretrained={pretrained!r}: this model loads weights '
+                'with model.main_net.backbone.init_cfg. Fix: set that.')
         self.main_net: CAMNet = MODELS.build(main_net)
         self.support_net = ExponentialMovingAverage(
             self.main_net, momentum=support_momentum)
@@ -119,12 +132,18 @@ class MainSupportCAMNet(BaseSegmentor):
         self._nonfinite_run: Dict[str, int] = {}
         self._nonfinite_total: Dict[str, int] = {}
         self.align_corners = False  # read by postprocess_result
-        for key, scales in (
-                ('train_cfg.support_scales', train_cfg['support_scales']),
-                ('train_cfg.mam_scales', train_cfg['mam_scales']),
-                ('test_cfg.scales', test_cfg['scales'])):
-            if 1.0 not in scales:
-                raise InputError(f'model.{key} = {scales} must include 1.0.')
+        self._check_scales('test_cfg.scales', test_cfg['scales'])
+        if train_cfg is not None:
+            self._check_train_cfg(train_cfg)
+
+    @staticmethod
+    def _check_scales(key: str, scales: Sequence[float]) -> None:
+        if 1.0 not in scales:
+            raise InputError(f'model.{key} = {scales} must include 1.0.')
+
+    def _check_train_cfg(self, train_cfg: ConfigType) -> None:
+        for key in ('support_scales', 'mam_scales'):
+            self._check_scales(f'train_cfg.{key}', train_cfg[key])
         if train_cfg.get('loss_resolution', 'feature') not in (
                 'feature', 'input'):
             raise InputError(
@@ -179,6 +198,11 @@ class MainSupportCAMNet(BaseSegmentor):
             ``nonfinite_mam`` (not losses, for the log) once one was not
             finite.
         """
+        if self.train_cfg is None:
+            raise InputError(
+                'The model was built without train_cfg (as mmseg\'s '
+                'init_model builds it), for inference only. Fix: build it '
+                'from the config with its train_cfg to train it.')
         self._check_mam_passes_alike()
         labels = labels_from_samples(data_samples)
         main = self.main_net(inputs)
@@ -325,18 +349,21 @@ class MainSupportCAMNet(BaseSegmentor):
         return loss.new_zeros(())
 
     # --- inference --------------------------------------------------------
-    def cam_scores(self, images: Tensor,
-                   labels: Tensor) -> Tuple[Tensor, Tensor]:
+    def cam_scores(
+            self,
+            images: Tensor,
+            labels: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """Multi-scale (+ flip) CAM scores at the input size.
 
         Args:
             images (Tensor): (N, 3, H, W) normalised images.
-            labels (Tensor): (N, C) multi-hot image labels.
+            labels (Tensor, optional): (N, C) multi-hot image labels; None:
+                the classifier's (:meth:`predicted_labels`).
 
         Returns:
-            tuple[Tensor, Tensor]: (N, C, H, W) scores in [0, 1], 0 for
-            absent classes, and the (N, C) image logits of the scale-1
-            pass without flip.
+            tuple[Tensor, Tensor, Tensor]: (N, C, H, W) scores in [0, 1], 0
+            for absent classes, the (N, C) image logits of the scale-1 pass
+            without flip, and the (N, C) labels used.
         """
         flips = (False, True) if self.test_cfg.get('flip', True) else (
             False, )
@@ -351,12 +378,25 @@ class MainSupportCAMNet(BaseSegmentor):
             total = total + sum_passes(
                 (out.cam.flip(-1) if flip else out.cam for out in outputs),
                 self.cam_aggregation)
-        return max_normalise(total, labels), logits
+        if labels is None:
+            labels = self.predicted_labels(logits)
+        return max_normalise(total, labels), logits, labels
+
+    def predicted_labels(self, logits: Tensor) -> Tensor:
+        """(N, C) multi-hot labels of the classes whose sigmoid score is
+        above ``test_cfg.label_threshold`` (0.5 by default), the top class
+        of each image at least, from (N, C) image logits."""
+        scores = logits.sigmoid()
+        labels = (scores > self.test_cfg.get('label_threshold', 0.5)).to(
+            scores.dtype)
+        labels[torch.arange(len(scores)), scores.argmax(1)] = 1
+        return labels
 
     def _infer(self, inputs: Tensor,
-               data_samples: SampleList) -> Tuple[Tensor, Tensor]:
-        """(N, C + 1, H, W) background threshold and class scores, and the
-        (N, C) image logits.
+               data_samples: SampleList) -> Tuple[Tensor, Tensor, Tensor]:
+        """(N, C + 1, H, W) background threshold and class scores, the
+        (N, C) image logits and the (N, C) labels used (each sample's
+        ``gt_score``, or the classifier's where it has none).
 
         Each image is processed at its own size (``img_shape``), bounded by
         ``test_cfg.max_long_side``; the padding of the batch stays 0.
@@ -366,19 +406,21 @@ class MainSupportCAMNet(BaseSegmentor):
         scores = inputs.new_zeros(n, num_classes + 1, height, width)
         scores[:, 0] = self.test_cfg['bg_threshold']
         logits = inputs.new_zeros(n, num_classes)
+        labels = inputs.new_zeros(n, num_classes)
         for i, sample in enumerate(data_samples):
             h, w = sample.img_shape
             image = self._bounded(inputs[i:i + 1, :, :h, :w], sample)
-            cams, logits[i:i + 1] = self.cam_scores(image,
-                                                    sample.gt_score[None])
+            given = sample.gt_score[None] if 'gt_score' in sample else None
+            cams, logits[i:i + 1], labels[i:i + 1] = self.cam_scores(
+                image, given)
             if image.shape[-2:] == (h, w):
                 scores[i:i + 1, 1:, :h, :w] = cams
             else:  # resize the labelled classes only: the others are 0
-                keys = sample.gt_score.nonzero()[:, 0]
+                keys = labels[i].nonzero()[:, 0]
                 scores[i:i + 1, 1 + keys, :h, :w] = resize(
                     cams[:, keys], size=(h, w), mode='bilinear',
                     align_corners=False)
-        return scores, logits
+        return scores, logits, labels
 
     def _bounded(self, image: Tensor, sample) -> Tensor:
         """The (1, 3, H, W) ``image`` shrunk to a long side of at most
@@ -408,14 +450,21 @@ class MainSupportCAMNet(BaseSegmentor):
 
     def predict(self, inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
-        """Pseudo-mask scores, their argmax and the image scores."""
+        """Pseudo-mask scores, their argmax, the image scores and the
+        labels used (see the class docstring)."""
         if data_samples is None:
-            raise InputError('CAM inference needs the image labels: give '
-                             'data samples with gt_score.')
-        seg_logits, logits = self._infer(inputs, data_samples)
+            data_samples = [SegDataSample(metainfo=dict(
+                img_shape=inputs.shape[-2:], ori_shape=inputs.shape[-2:]))
+                for _ in inputs]
+        given = ['given' if 'gt_score' in s else 'classifier'
+                 for s in data_samples]
+        seg_logits, logits, labels = self._infer(inputs, data_samples)
         data_samples = self.postprocess_result(seg_logits, data_samples)
-        for sample, image_logits in zip(data_samples, logits):
+        for sample, image_logits, image_labels, source in zip(
+                data_samples, logits, labels, given):
             sample.pred_score = image_logits.sigmoid()
+            sample.pred_label = image_labels.nonzero()[:, 0]
+            sample.set_metainfo(dict(labels_from=source))
         return data_samples
 
     def _forward(self, inputs: Tensor,

@@ -21,7 +21,8 @@ from typing import Optional
 
 import torch
 from mmengine.model import is_model_wrapper
-from mmengine.runner import CheckpointLoader, Runner
+from mmengine.runner import CheckpointLoader
+from torch import nn
 
 from .errors import InputError
 
@@ -72,7 +73,7 @@ def read_weights(path: Optional[str]) -> Optional[dict]:
     return checkpoint.get('state_dict', checkpoint)
 
 
-def check_weights_fit(runner: Runner, weights: Optional[dict],
+def check_weights_fit(model: nn.Module, weights: Optional[dict],
                       path: str) -> None:
     """Refuse weights that leave part of the model the checkpoint is for
     at random: any MainNet weight (parameter or buffer) of a CAM model
@@ -84,15 +85,14 @@ def check_weights_fit(runner: Runner, weights: Optional[dict],
     silently give random predictions.
 
     Args:
-        runner (Runner): The tool's runner.
+        model (nn.Module): The model (or its wrapper) to load them into.
         weights (dict, optional): :func:`read_weights` of ``path``; None:
             nothing to check.
         path (str): The checkpoint, for the message.
     """
     if weights is None:
         return
-    model = runner.model.module if is_model_wrapper(runner.model) \
-        else runner.model
+    model = model.module if is_model_wrapper(model) else model
     if hasattr(model, 'main_net'):  # inference reads MainNet alone
         needed = {f'main_net.{k}': v
                   for k, v in model.main_net.state_dict().items()}
