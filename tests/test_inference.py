@@ -179,3 +179,22 @@ def test_inferencer(trained, voc_root):
     # mmseg's result dict: the mask
     mask = inferencer(path)['predictions']
     np.testing.assert_array_equal(mask, expected.pred_sem_seg.data[0])
+
+
+def test_published_checkpoint_names_its_classes(trained, voc_root, tmp_path):
+    """tools/publish_checkpoint.py keeps the class names and palette that
+    init_model reads, in a file torch loads weights-only."""
+    config, checkpoint, _ = trained
+    result = subprocess.run(
+        [PYTHON, 'tools/publish_checkpoint.py', checkpoint, str(tmp_path),
+         '--name', 'cam'], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (published, ) = glob.glob(str(tmp_path / 'cam-*.pth'))
+    meta = torch.load(published, weights_only=True)['meta']['dataset_meta']
+    model = init_model(config, published, device='cpu')
+    assert model.dataset_meta['classes'] == meta['classes']
+    assert meta['classes'][0] == 'background'
+    path = build_dataset(voc_root).get_data_info(0)['img_path']
+    expected = inference_cams(init_model(config, checkpoint, 'cpu'), path)
+    torch.testing.assert_close(inference_cams(model, path).seg_logits.data,
+                               expected.seg_logits.data, atol=1e-2, rtol=0)

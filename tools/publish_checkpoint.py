@@ -4,8 +4,10 @@
 
 writes ``OUT_DIR/NAME-<first 8 hex digits of its sha256>.pth`` (the
 OpenMMLab naming of released weights) holding ``state_dict`` (floating
-tensors in fp16; no optimizer, no message hub, so that ``torch.load`` with
-``weights_only=True`` reads it) and records its full sha256 in
+tensors in fp16) and the training set's ``meta.dataset_meta`` (class
+names and palette, which mmseg's ``init_model`` reads); no optimizer, no
+message hub, so that ``torch.load`` with ``weights_only=True`` reads it.
+It records its full sha256 in
 ``OUT_DIR/SHA256SUMS`` (``sha256sum -c`` format). An earlier file of the
 same NAME is replaced: its line and its file go.
 """
@@ -28,12 +30,17 @@ from projects.rcm_mam.utils.cli import run  # noqa: E402
 from projects.rcm_mam.utils.file_io import atomic_write, save_lines  # noqa
 
 
-def fp16_state_dict(path: str) -> dict:
-    """The ``state_dict`` of a checkpoint, floating tensors in fp16."""
-    state = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    state = state.get('state_dict', state)
-    return {k: v.half() if v.is_floating_point() else v
-            for k, v in state.items()}
+def published(path: str) -> dict:
+    """The ``state_dict`` of a checkpoint, floating tensors in fp16, and
+    its ``meta.dataset_meta`` if it has one."""
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    content = dict(state_dict={k: v.half() if v.is_floating_point() else v
+                               for k, v in state.items()})
+    meta = checkpoint.get('meta', {}).get('dataset_meta')
+    if meta:
+        content['meta'] = dict(dataset_meta=meta)
+    return content
 
 
 def record(out_dir: str, name: str, filename: str, sha256: str) -> None:
@@ -64,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     use_trusted_checkpoints()
     buffer = io.BytesIO()
-    torch.save(dict(state_dict=fp16_state_dict(args.checkpoint)), buffer)
+    torch.save(published(args.checkpoint), buffer)
     data = buffer.getvalue()
     sha256 = hashlib.sha256(data).hexdigest()
     filename = f'{args.name}-{sha256[:8]}.pth'
