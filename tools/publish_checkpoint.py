@@ -70,16 +70,23 @@ def main() -> None:
                         help='file name stem, e.g. resnet18-w32_parts64')
     args = parser.parse_args()
     use_trusted_checkpoints()
+    publish(published(args.checkpoint), args.out_dir, args.name)
+
+
+def publish(content: dict, out_dir: str, name: str) -> str:
+    """Write ``content`` as OUT_DIR/NAME-<sha256[:8]>.pth, record it in
+    OUT_DIR/SHA256SUMS and print its path, size and sha256; its path."""
     buffer = io.BytesIO()
-    torch.save(published(args.checkpoint), buffer)
+    torch.save(content, buffer)
     data = buffer.getvalue()
     sha256 = hashlib.sha256(data).hexdigest()
-    filename = f'{args.name}-{sha256[:8]}.pth'
-    atomic_write(osp.join(args.out_dir, filename),
-                 lambda tmp: open(tmp, 'wb').write(data))
-    record(args.out_dir, args.name, filename, sha256)
-    print(f'{osp.join(args.out_dir, filename)} ({len(data) / 2**20:.1f} MiB)'
-          f'\nsha256 {sha256}')
+    filename = f'{name}-{sha256[:8]}.pth'
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, filename)
+    atomic_write(path, lambda tmp: open(tmp, 'wb').write(data))
+    record(out_dir, name, filename, sha256)
+    print(f'{path} ({len(data) / 2**20:.1f} MiB)\nsha256 {sha256}')
+    return path
 
 
 if __name__ == '__main__':
