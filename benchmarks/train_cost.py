@@ -1,13 +1,16 @@
 """Training cost of plain CAM vs +RCM vs +MAM vs both, as ratios.
 
     python benchmarks/train_cost.py [--config CONFIG] [--iters 10]
+        [--variants cam rcm mam rcm_mam] [--batch-size N]
+        [--cfg-options KEY=VALUE ...]
 
 Each variant (the config with the loss switches set) runs in its own
 process, so that peak memory is its own: ``--warmup`` then ``--iters``
 training steps (forward, backward, SGD step, SupportNet EMA update) on fixed
 random batches of the config's crop size and batch size. Data loading is
 left out. Memory is the peak resident set size above the process's size
-after building the model (CPU), or the peak CUDA allocation (GPU).
+after building the model (CPU), or the peak CUDA allocation (GPU). The
+MainNet's parameter count is given with each.
 """
 import argparse
 import json
@@ -15,6 +18,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
+from typing import List
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -39,8 +43,10 @@ def current_rss_mib() -> float:
     return int(line.split()[1]) / 1024
 
 
-def measure(config: str, variant: str, iters: int, warmup: int) -> dict:
-    """Seconds per iteration and peak memory of one variant."""
+def measure(config: str, variant: str, iters: int, warmup: int,
+            options: dict) -> dict:
+    """Seconds per iteration and peak memory of one variant (``options``:
+    merged into the config, e.g. the batch size)."""
     import torch
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
@@ -52,6 +58,7 @@ def measure(config: str, variant: str, iters: int, warmup: int) -> dict:
     import projects.rcm_mam  # noqa: F401
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
     cfg.model.update(VARIANTS[variant])
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model = MODELS.build(cfg.model).to(device)
@@ -86,9 +93,17 @@ def measure(config: str, variant: str, iters: int, warmup: int) -> dict:
         memory = torch.cuda.max_memory_allocated() / 2**20
     else:
         memory = peak_rss_mib() - base_rss
-    return dict(variant=variant, device=device,
-                s_per_iter=(time.perf_counter() - start) / iters,
-                peak_mib=memory)
+    return dict(variant=variant, device=device, batch_size=n,
+                crop=[h, w], s_per_iter=(time.perf_counter() - start) / iters,
+                peak_mib=memory, main_net_params=sum(
+                    p.numel() for p in model.main_net.parameters()))
+
+
+def parse_options(options: List[str]) -> dict:
+    """``KEY=VALUE`` strings parsed as MMEngine's ``--cfg-options``."""
+    from mmengine.config import DictAction
+    return {key: DictAction._parse_iterable(value)
+            for key, value in (o.split('=', 1) for o in options)}
 
 
 def main() -> None:
@@ -97,31 +112,45 @@ def main() -> None:
         ROOT, 'configs/synthetic/rcm_mam_r18_synthetic.py'))
     parser.add_argument('--iters', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS),
+                        choices=VARIANTS, help='the first is the baseline')
+    parser.add_argument('--batch-size', type=int,
+                        help="default: the config's")
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='KEY=VALUE options of the config, e.g. '
+                        'model.main_net.backbone.init_cfg=None')
     parser.add_argument('--out', help='also write the results as JSON')
     parser.add_argument('--variant', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    options = args.cfg_options + ([
+        f'train_dataloader.batch_size={args.batch_size}']
+        if args.batch_size else [])
     if args.variant:  # child process
         print(json.dumps(measure(args.config, args.variant, args.iters,
-                                 args.warmup)))
+                                 args.warmup, parse_options(options))))
         return
     results = []
-    for variant in VARIANTS:
+    for variant in args.variants:
         out = subprocess.run(
             [sys.executable, __file__, '--config', args.config, '--iters',
              str(args.iters), '--warmup', str(args.warmup), '--variant',
-             variant], capture_output=True, text=True, check=True)
+             variant, *(['--cfg-options', *options] if options else [])],
+            capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     cam = results[0]
-    print(f'config: {args.config} ({results[0]["device"]}, '
-          f'{args.iters} iterations after {args.warmup} warm-up)')
-    print(f'{"variant":<9} {"s/iter":>8} {"x CAM":>6} '
-          f'{"peak MiB":>9} {"x CAM":>6}')
+    print(f'config: {args.config} ({cam["device"]}, {args.iters} iterations '
+          f'after {args.warmup} warm-up; batch {cam["batch_size"]}, crop '
+          f'{cam["crop"][0]}x{cam["crop"][1]}, MainNet '
+          f'{cam["main_net_params"] / 1e6:.1f} M parameters)')
+    ratio = f'x {cam["variant"]}'
+    print(f'{"variant":<9} {"s/iter":>8} {ratio:>10} '
+          f'{"peak MiB":>9} {ratio:>10}')
     for r in results:
         r['time_ratio'] = r['s_per_iter'] / cam['s_per_iter']
         r['memory_ratio'] = r['peak_mib'] / cam['peak_mib']
         print(f'{r["variant"]:<9} {r["s_per_iter"]:8.3f} '
-              f'{r["time_ratio"]:6.2f} {r["peak_mib"]:9.0f} '
-              f'{r["memory_ratio"]:6.2f}')
+              f'{r["time_ratio"]:10.2f} {r["peak_mib"]:9.0f} '
+              f'{r["memory_ratio"]:10.2f}')
     if args.out:
         from projects.rcm_mam.utils.file_io import dump_json
         dump_json(results, args.out)

@@ -38,6 +38,7 @@ def test_dry_run_measures_every_cpu_step(tmp_path):
     figures = {n: s.get('figures', {}) for n, s in by_name.items()}
     for name, iters in (('cam_fp32', sizes['cam_iters']),
                         ('rcm_mam_fp32', sizes['rcm_mam_iters']),
+                        ('r38_fp32', sizes['r38_iters']),
                         ('stage2_fp32', sizes['stage2_iters'])):
         run = figures[name]
         assert run['iterations'] == iters and run['s_per_iter'] > 0, name

@@ -9,7 +9,8 @@
 # (no network), makes a synthetic VOC-format set at VOC's image scale and
 # runs the VOC configs from random init (ImageNet weights cannot be fetched
 # offline): stage-1 training (plain CAM and RCM + MAM, fp32 and --amp), RCM +
-# MAM through dist_train.sh (NCCL), pseudo labels without and with dense CRF
+# MAM through dist_train.sh (NCCL), the authors' RCM + MAM on ResNet-38d,
+# pseudo labels without and with dense CRF
 # and their forward bounds, tools/test.py on the CAM checkpoint, IRN's
 # confident labels, boundary network and random walk, stage-2
 # DeepLabV3-R101 (fp32 and --amp). Every step has a timeout and a fixed
@@ -51,7 +52,7 @@ START=$(date +%s)
 # --- sizes: fixed, so that every run of the check measures the same -------
 if (( DRY )); then
     SCALE=0.5 NUM_IMAGES=(--num-train 4 --num-val 2 --num-aug 2)
-    CAM_ITERS=3 RCM_ITERS=2 DIST_ITERS=2 STAGE2_ITERS=2 WARMUP=1
+    CAM_ITERS=3 RCM_ITERS=2 DIST_ITERS=2 STAGE2_ITERS=2 WARMUP=1 R38_ITERS=2
     PSEUDO_IMAGES=2 CRF_IMAGES=2 TEST_IMAGES=2 HOOK_IMAGES=2 IRN_ITERS=2
     # CPU-sized runs: batch 2, crops of 64 px (stage 2: 32), no data workers
     NO_WORKERS=(train_dataloader.num_workers=0
@@ -75,6 +76,8 @@ else
     # a long side of 390-500 px, as VOC's; train_aug 250, val 50
     SCALE=1.95 NUM_IMAGES=(--num-train 100 --num-val 50 --num-aug 150)
     CAM_ITERS=50 RCM_ITERS=30 DIST_ITERS=10 STAGE2_ITERS=40 WARMUP=10
+    # the paper's ResNet-38d (105 M parameters) under the authors' recipe
+    R38_ITERS=15
     # dense CRF takes 0.3 to 0.9 s an image on one core
     PSEUDO_IMAGES=100 CRF_IMAGES=50 TEST_IMAGES=20 HOOK_IMAGES=8
     # IRN's boundary network at its batch (32) and crop (512)
@@ -88,7 +91,7 @@ cat > "$OUT/check.json" << EOF
  "dist_iters": $DIST_ITERS, "stage2_iters": $STAGE2_ITERS,
  "pseudo_images": $PSEUDO_IMAGES, "crf_images": $CRF_IMAGES,
  "test_images": $TEST_IMAGES, "hook_images": $HOOK_IMAGES,
- "irn_iters": $IRN_ITERS, "budget_s": $BUDGET}
+ "irn_iters": $IRN_ITERS, "r38_iters": $R38_ITERS, "budget_s": $BUDGET}
 EOF
 : > "$OUT/steps.jsonl"
 
@@ -233,6 +236,9 @@ cuda_step train rcm_mam_nccl 90 env PYTHON="$PY" bash tools/dist_train.sh \
     $RCM_MAM 1 --work-dir "$RUNS/rcm_mam_nccl" \
     --cfg-options "${S1_RCM_MAM[@]}" \
     $(schedule $DIST_ITERS)
+step train r38_fp32 75 "$PY" tools/train.py configs/rcm_mam_r38_voc_authors.py \
+    --work-dir "$RUNS/r38_fp32" --cfg-options "${S1[@]}" \
+    $(schedule $R38_ITERS)
 step bound forward_bound 60 "$PY" benchmarks/pseudo_label_speed.py \
     --config $CAM --data-root "$VOC" --images $PSEUDO_IMAGES \
     --forward-only --out "$RUNS/forward_bound/bounds.json" \
