@@ -8,10 +8,11 @@
 # ilsvrc-cls_rna-a1_cls1000_ep-0001.params (github.com/itijyou/ademxapp,
 # which PSA's README links), or PSA's converted .pth, converted once by
 #   python tools/model_converters/resnet38d_psa.py FILE pretrained
-# which writes pretrained/resnet38d_psa-<sha256[:8]>.pth: name that file
-# here, or give --cfg-options model.main_net.backbone.init_cfg.checkpoint=
+# which writes pretrained/resnet38d_psa-<sha256[:8]>.pth (named by its
+# content) and prints the option that gives it to this config:
+#   --cfg-options model.main_net.backbone.init_cfg.checkpoint=THAT_FILE
 _base_ = './rcm_mam_r50_voc_authors.py'
-resnet38d_checkpoint = 'pretrained/resnet38d_psa.pth'
+resnet38d_checkpoint = 'pretrained/resnet38d_psa-CONVERTED.pth'
 model = dict(
     main_net=dict(
         backbone=dict(

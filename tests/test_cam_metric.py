@@ -26,6 +26,15 @@ def evaluate(metric, samples, batch=None):
     return metric.compute_metrics(metric.results)
 
 
+def test_scores_need_the_images_labels():
+    """A sample whose CAMs used the classifier's labels (no image label)
+    is refused, not scored."""
+    unlabelled = dict(sample([[0.9, 0.1]], [1, 0]), labels_from='classifier',
+                      img_path='x.jpg')
+    with pytest.raises(InputError, match='x.jpg: no image label'):
+        evaluate(CAMIoUMetric(), [unlabelled])
+
+
 def test_threshold_mask_ties_go_to_background():
     scores = np.array([[[0.1, 0.6, 0.3, 0.0]], [[0.0, 0.0, 0.2, 0.9]]])
     assert pseudo_mask.threshold_mask(scores, 0.25).tolist() == [[0, 1, 1,

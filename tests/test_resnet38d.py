@@ -89,6 +89,8 @@ def convert(src, out) -> dict:
          str(out)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     path = result.stdout.split()[0]
+    assert result.stdout.strip().splitlines()[-1].endswith(
+        f'init_cfg.checkpoint={path}')
     assert osp.basename(path).startswith('resnet38d_psa-')
     return torch.load(path, weights_only=True)['state_dict']
 

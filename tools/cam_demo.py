@@ -29,6 +29,7 @@ from mmseg.apis import init_model  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from projects.rcm_mam.apis import inference_cams  # noqa: E402
+from projects.rcm_mam.apis.inference import LOADERS  # noqa: E402
 from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
     check_weights_fit, read_weights, use_trusted_checkpoints)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
@@ -87,26 +88,32 @@ def main() -> None:
     weights = read_weights(args.checkpoint)  # a missing file stops here
     model = init_model(cfg, args.checkpoint, device=args.device)
     check_weights_fit(model, weights, args.checkpoint)
-    labels = args.labels.split(',') if args.labels else None
+    labels = [name.strip() for name in args.labels.split(',')] \
+        if args.labels else None
     os.makedirs(args.out, exist_ok=True)
     # the bar on stderr: stdout holds one line per image
     bar = ProgressBar(len(paths), file=sys.stderr) if len(paths) > 1 else None
+    loader = next(step for step in cfg.test_dataloader.dataset.pipeline
+                  if step['type'] in LOADERS)
+    plain = loader['type'] == 'LoadImageFromFile'
+    color_type = loader.get('color_type', 'color' if plain else
+                            'color_ignore_orientation')
     for path in paths:
         sample = inference_cams(model, path, labels)
-        show(sample, path, model.dataset_meta, args.out)
+        show(sample, path, model.dataset_meta, args.out, color_type)
         if bar:
             bar.update()
 
 
-def show(sample, path: str, meta: dict, out: str) -> None:
-    """Print the image's labels, write its panels to OUT."""
+def show(sample, path: str, meta: dict, out: str, color_type: str) -> None:
+    """Print the image's labels, write its panels to OUT (the image read
+    as the model's loader reads it, ``color_type``)."""
     keys = sample.pred_label.cpu().numpy() + 1
     probabilities = sample.pred_score.cpu().numpy()
     print(f'{path}: ' + ', '.join(
         f'{meta["classes"][k]} {probabilities[k - 1]:.2f}' for k in keys)
         + f' ({sample.metainfo["labels_from"]})', flush=True)
-    image = mmcv.imread(path, 'color_ignore_orientation',
-                        channel_order='rgb')
+    image = mmcv.imread(path, color_type, channel_order='rgb')
     panels = cam_overlay(image, sample.seg_logits.data[1:].cpu().numpy(),
                          keys, sample.pred_sem_seg.data[0].cpu().numpy(),
                          meta['classes'], meta['palette'])

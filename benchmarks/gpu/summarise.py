@@ -195,8 +195,8 @@ def markdown(summary: Dict) -> str:
     lines.append(f'| IRN boundary network ({check["irn_iters"]} '
                  f'iterations) | {run("irn_fp32")} | | | |')
     lines.append(f'| stage 1, the authors\' RCM + MAM on ResNet-38d '
-                 f'({check["r38_iters"]} iterations) | {run("r38_fp32")} '
-                 '| | | |')
+                 f'({check.get("r38_iters", "?")} iterations) | '
+                 f'{run("r38_fp32")} | | | |')
     ratios = summary['headline']['rcm_mam_time_x_cam']
     lines.append(f'| RCM + MAM / plain CAM | {cell(ratios["fp32"], 2, "x")}'
                  f' | | | {cell(ratios["amp"], 2, "x")} | | |')

@@ -5,14 +5,16 @@
 SRC is either published form: Wu et al.'s MXNet original
 (``ilsvrc-cls_rna-a1_cls1000_ep-0001.params``, model A1 of
 github.com/itijyou/ademxapp, which PSA's README links), read here without
-MXNet, or PSA's converted ``.pth`` (keys ``b2.bn_branch2a.weight``, ...).
+MXNet, or PSA's converted ``.pth`` (keys ``b2.bn_branch2a.weight``, ...;
+a ``.pth`` of this layout is taken as it is: PSA's CAM-trained
+``res38_cls.pth`` has it too, so give the ImageNet one).
 The form is told by the file's first bytes and checked by key names and
 shapes against ``ResNet38d``: any other network is one clear error. The
 ImageNet classifier (``linear1000``) is dropped. Writes
 OUT_DIR/NAME-<sha256[:8]>.pth (default NAME ``resnet38d_psa``), its
 ``state_dict`` in fp32, and records it in OUT_DIR/SHA256SUMS, as
-``tools/publish_checkpoint.py`` does; the ``*_r38_*`` configs read it from
-``model.main_net.backbone.init_cfg.checkpoint``.
+``tools/publish_checkpoint.py`` does, and prints the option that gives it
+to the ``*_r38_*`` configs.
 """
 import argparse
 import os.path as osp
@@ -113,7 +115,10 @@ def main() -> None:
         raise InputError(f'{args.src}: no such file. Fix: give the path of '
                          'the downloaded weights.')
     use_trusted_checkpoints()
-    publish(dict(state_dict=converted(args.src)), args.out_dir, args.name)
+    path = publish(dict(state_dict=converted(args.src)), args.out_dir,
+                   args.name)
+    print('train configs/rcm{,_mam}_r38_voc_authors.py on it with '
+          f'--cfg-options model.main_net.backbone.init_cfg.checkpoint={path}')
 
 
 if __name__ == '__main__':

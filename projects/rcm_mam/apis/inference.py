@@ -16,8 +16,9 @@ from mmseg.structures import SegDataSample
 from ..utils.errors import InputError
 
 Image = Union[str, np.ndarray]
-# the annotation loaders a user's image has nothing for
+# the annotation loaders a user's image has nothing for, the image loaders
 ANNOTATIONS = ('LoadAnnotations', 'LoadVerifiedAnnotations')
+LOADERS = ('LoadImageFromFile', 'LoadVerifiedImageFromFile')
 
 
 def inference_cams(
@@ -45,12 +46,14 @@ def inference_cams(
     """
     batch = isinstance(images, (list, tuple))
     images = list(images) if batch else [images]
-    pipeline = test_pipeline(model, isinstance(images[0], np.ndarray))
+    pipelines = {arrays: test_pipeline(model, arrays)
+                 for arrays in (False, True)}
     score = None if labels is None else multi_hot(model, labels)
     results = []
     for image in images:
-        data = pipeline(dict(img=image) if isinstance(image, np.ndarray)
-                        else dict(img_path=image))
+        array = isinstance(image, np.ndarray)
+        data = pipelines[array](dict(img=image) if array
+                                else dict(img_path=image))
         if score is not None:
             data['data_samples'].gt_score = score
         with torch.no_grad():
@@ -60,15 +63,18 @@ def inference_cams(
 
 
 def test_pipeline(model: BaseSegmentor, arrays: bool) -> Compose:
-    """The model config's test pipeline without its annotation loaders, and
-    for ``arrays`` loading from memory."""
+    """The model config's test pipeline (its test data set's, as the tools
+    and hooks use) without its annotation loaders, and for ``arrays``
+    loading from memory."""
     if not hasattr(model, 'cfg'):
         raise InputError('The model has no config (model.cfg). Fix: build '
                          'it with mmseg.apis.init_model(config, checkpoint).')
-    steps = [dict(step) for step in model.cfg.test_pipeline
+    steps = [dict(step) for step in model.cfg.test_dataloader.dataset.pipeline
              if step['type'] not in ANNOTATIONS]
     if arrays:
-        steps[0] = dict(type='LoadImageFromNDArray')
+        loader = next(i for i, step in enumerate(steps)
+                      if step['type'] in LOADERS)
+        steps[loader] = dict(type='LoadImageFromNDArray')
     return Compose(steps)
 
 

@@ -11,6 +11,7 @@ from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
 from ..models.pseudo_mask import check_crf, crf_refine, threshold_mask
+from ..utils.errors import InputError
 from ..utils.file_io import dump_json
 
 
@@ -100,6 +101,13 @@ class CAMIoUMetric(BaseMetric):
         """Per image, the IoU statistics of every threshold."""
         num_classes = len(self.dataset_meta['classes'])
         for i, sample in enumerate(data_samples):
+            if sample.get('labels_from') == 'classifier':
+                raise InputError(
+                    f'{sample.get("img_path", "an image")}: no image label, '
+                    'so its CAMs are of the classes the classifier chose, '
+                    'and CAM mIoU scores the CAMs of the image\'s labels. '
+                    'Fix: give the data set its image labels (label_file, '
+                    'or masks to derive them from).')
             scores = sample['seg_logits']['data'].cpu().numpy()
             gt = sample['gt_sem_seg']['data'][0].cpu().numpy()
             configured = round(float(scores[0, 0, 0]), 4)  # float32
