@@ -29,7 +29,8 @@ from mmseg.apis import init_model  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from projects.rcm_mam.apis import inference_cams  # noqa: E402
-from projects.rcm_mam.apis.inference import LOADERS  # noqa: E402
+from projects.rcm_mam.apis.inference import \
+    loader_color_type  # noqa: E402
 from projects.rcm_mam.utils.checkpoint import (  # noqa: E402
     check_weights_fit, read_weights, use_trusted_checkpoints)
 from projects.rcm_mam.utils.cli import (PathDictAction,  # noqa: E402
@@ -93,11 +94,7 @@ def main() -> None:
     os.makedirs(args.out, exist_ok=True)
     # the bar on stderr: stdout holds one line per image
     bar = ProgressBar(len(paths), file=sys.stderr) if len(paths) > 1 else None
-    loader = next(step for step in cfg.test_dataloader.dataset.pipeline
-                  if step['type'] in LOADERS)
-    plain = loader['type'] == 'LoadImageFromFile'
-    color_type = loader.get('color_type', 'color' if plain else
-                            'color_ignore_orientation')
+    color_type = loader_color_type(cfg.test_dataloader.dataset.pipeline)
     for path in paths:
         sample = inference_cams(model, path, labels)
         show(sample, path, model.dataset_meta, args.out, color_type)

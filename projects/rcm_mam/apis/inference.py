@@ -9,16 +9,18 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmcv.transforms import Compose
+from mmcv.transforms import Compose, LoadImageFromFile
 from mmseg.models import BaseSegmentor
 from mmseg.structures import SegDataSample
 
+from ..datasets.transforms import LoadVerifiedImageFromFile
 from ..utils.errors import InputError
 
 Image = Union[str, np.ndarray]
 # the annotation loaders a user's image has nothing for, the image loaders
 ANNOTATIONS = ('LoadAnnotations', 'LoadVerifiedAnnotations')
-LOADERS = ('LoadImageFromFile', 'LoadVerifiedImageFromFile')
+LOADERS = {cls.__name__: cls
+           for cls in (LoadImageFromFile, LoadVerifiedImageFromFile)}
 
 
 def inference_cams(
@@ -76,6 +78,14 @@ def test_pipeline(model: BaseSegmentor, arrays: bool) -> Compose:
                       if step['type'] in LOADERS)
         steps[loader] = dict(type='LoadImageFromNDArray')
     return Compose(steps)
+
+
+def loader_color_type(pipeline: Sequence[dict]) -> str:
+    """The ``color_type`` the pipeline's image loader reads with (its
+    class's default where the step sets none)."""
+    step = next(step for step in pipeline if step['type'] in LOADERS)
+    options = {k: v for k, v in step.items() if k != 'type'}
+    return LOADERS[step['type']](**options).color_type
 
 
 def multi_hot(model: BaseSegmentor, labels: Sequence[str]) -> torch.Tensor:

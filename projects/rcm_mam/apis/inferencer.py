@@ -5,6 +5,7 @@ from mmseg.utils import ConfigType
 
 from ..datasets.transforms import (LoadVerifiedAnnotations,
                                    LoadVerifiedImageFromFile)
+from .inference import loader_color_type
 
 
 class CAMInferencer(MMSegInferencer):
@@ -26,8 +27,7 @@ class CAMInferencer(MMSegInferencer):
         for step in cfg.test_dataloader.dataset.pipeline:
             if step['type'] == LoadVerifiedImageFromFile.__name__:
                 step = dict(step, type='LoadImageFromFile',
-                            color_type=step.get('color_type',
-                                                'color_ignore_orientation'))
+                            color_type=loader_color_type([step]))
             elif step['type'] == LoadVerifiedAnnotations.__name__:
                 continue
             steps.append(step)
