@@ -62,6 +62,7 @@ VARIANT_CONFIGS = {
 CAM_WARMUP = VARIANT_CONFIGS['cam']
 SCORES = ('seed_mIoU', 'crf_mIoU', 'stage2_mIoU', 's_per_iter')
 PAIRED = SCORES[:3]  # the scores paired with the cam run
+RESUME_EVERY = 500
 # how the scores are made, recorded in ablation.json
 SETTINGS = dict(std='sample std (ddof=1)',
                 crf_threshold="the threshold chosen on val after CRF")
@@ -122,6 +123,15 @@ def schedule(iters: int) -> List[str]:
             f'train_cfg.val_begin={iters + 1}',
             f'param_scheduler.0.end={iters}',
             f'default_hooks.checkpoint.interval={iters}']
+
+
+def resumable(iters: int) -> List[str]:
+    """A checkpoint every ``RESUME_EVERY`` iterations for a continuation
+    longer than that, so a killed run resumes from the last one (the
+    recorded runs, which are shorter, keep their options)."""
+    if iters <= RESUME_EVERY:
+        return []
+    return [f'default_hooks.checkpoint.interval={RESUME_EVERY}']
 
 
 class Ablation:
@@ -209,7 +219,8 @@ class Ablation:
                                            f'{work_dir}.py')
         checkpoint = self.stages.train(
             config, work_dir, self.options() + options +
-            schedule(self.iters) + [f'load_from={warm}'])
+            schedule(self.iters) + resumable(self.iters) +
+            [f'load_from={warm}'])
         return config, checkpoint, work_dir
 
     def score(self, config: str, checkpoint: str, work_dir: str,

@@ -15,7 +15,8 @@ from mmseg.registry import DATASETS, MODELS
 from mmseg.utils import register_all_modules
 
 from benchmarks import explore_design
-from benchmarks.ablation import VARIANT_CONFIGS
+from benchmarks.ablation import (RESUME_EVERY, VARIANT_CONFIGS, resumable,
+                                 schedule)
 from benchmarks.crf_settings import SETTINGS, setting_options
 from benchmarks.explore_design import DESIGNS
 from benchmarks.rcm_labels import class_fractions
@@ -199,3 +200,11 @@ def test_designs_are_tested_with_their_own_options(monkeypatch):
     explore_design.explore(ablation, ['cam, sum then relu'])
     assert ablation.tested == [['data=1', 'shared=1',
                                 'model.cam_aggregation=sum_then_relu']]
+
+
+def test_long_continuations_keep_checkpoints_to_resume_from():
+    # a killed 1,500-iteration continuation resumes from its last 500;
+    # the ablation's 150-iteration runs keep their recorded options
+    assert resumable(150) == [] and resumable(RESUME_EVERY) == []
+    options = schedule(1500) + resumable(1500)
+    assert options[-1] == f'default_hooks.checkpoint.interval={RESUME_EVERY}'
