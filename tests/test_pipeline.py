@@ -18,6 +18,9 @@ ITERS = ['train_cfg.max_iters=4', 'param_scheduler.0.end=4',
          'interval=1', 'train_dataloader.num_workers=0',
          'train_dataloader.persistent_workers=False']
 STAGE1 = ITERS + ['model.test_cfg.scales=[1.0]', 'model.test_cfg.flip=False']
+# the default stage-1 runs: the authors' RCM stage, then RCM + MAM, as tuned
+RCM, RCM_MAM = (f'stage1_{i}_{name}_r18_synthetic_authors_tuned'
+                for i, name in enumerate(('rcm', 'rcm_mam')))
 
 
 def pipeline(voc_root, work_dir, *flags, options=(),
@@ -43,7 +46,7 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
     rows = {r['stage']: r for r in summary['rows']}
     assert list(rows)[0] == 'data' and 'train stage 2 (DeepLabV3)' in rows
     # train is scored at the background threshold that is best on val
-    val = json.load(open(work / 'stage1_1_rcm_mam_r18_synthetic' / 'val' /
+    val = json.load(open(work / RCM_MAM / 'val' /
                          'test_metrics.json'))
     assert rows['CAM (seed) mIoU on val, best threshold']['mIoU'] == max(
         val['cam/curve'].values())
@@ -63,7 +66,7 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
         'bg_threshold'] == threshold
     assert result.stdout.count(
         'Pseudo labels of ImageSets/Segmentation/train_aug.txt') == 1
-    assert not (work / 'stage1_1_rcm_mam_r18_synthetic' /
+    assert not (work / RCM_MAM /
                 'pseudo_labels').exists()
     for stage in (masks, 'stage 2 mIoU on val'):
         assert 0 <= rows[stage]['mIoU'] <= 100, stage
@@ -91,13 +94,12 @@ def test_pipeline_table_and_stage2_test_agree(tmp_path, voc_root):
                      options=['optim_wrapper.optimizer.lr=0.002'],
                      fails=True)
     assert 'tools/train.py' not in other.stdout
-    assert f'tools/train.py output in {work / "stage1_0_cam_r18_synthetic"}' \
+    assert f'tools/train.py output in {work / RCM}' \
         ' was made with another config or other arguments' in other.stderr
     # ... naming every output made from it, as stale as it
-    later = [work / 'stage1_1_rcm_mam_r18_synthetic', work /
-             'stage1_1_rcm_mam_r18_synthetic' / 'val', work /
-             'stage1_1_rcm_mam_r18_synthetic' / 'cam_test', work /
-             'pseudo_masks', work / 'stage2', work / 'stage2' / 'test']
+    later = [work / RCM_MAM, work / RCM_MAM / 'val',
+             work / RCM_MAM / 'cam_test', work / 'pseudo_masks',
+             work / 'stage2', work / 'stage2' / 'test']
     assert 'The outputs made from it are stale too: ' + ', '.join(
         map(str, later)) + '; remove them as well.' in other.stderr
     assert 'Traceback' not in other.stderr
@@ -111,7 +113,7 @@ def test_pipeline_crf_threshold_is_chosen_after_crf(tmp_path, voc_root):
     pipeline(voc_root, work)
     summary = json.load(open(work / 'summary.json'))
     rows = {r['stage']: r['mIoU'] for r in summary['rows']}
-    val = json.load(open(work / 'stage1_1_rcm_mam_r18_synthetic' / 'val' /
+    val = json.load(open(work / RCM_MAM / 'val' /
                          'test_metrics.json'))
     assert rows['CAM + CRF mIoU on val, best threshold'] == max(
         val['cam/crf_curve'].values())

@@ -37,7 +37,7 @@ def mean_of(rows, key, part) -> float:
 
 @pytest.mark.slow
 def test_short_staged_training_lowers_every_loss(tmp_path, voc_root):
-    """Plain CAM, then RCM + MAM from its checkpoint (as the pipeline does).
+    """Plain CAM, then RCM + MAM from its checkpoint (the default configs).
 
     The classification loss is judged from the start of the run, RCM and
     MAM from the iteration they are switched on, as the paper writes them
