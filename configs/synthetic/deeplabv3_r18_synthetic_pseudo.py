@@ -11,7 +11,7 @@ _base_ = [
 ]
 data_root = 'data/synthetic_voc/VOCdevkit/VOC2012'
 pseudo_label_dir = '{{ fileDirname }}/../../work_dirs/' \
-    'rcm_mam_r18_synthetic/pseudo_labels'
+    'rcm_mam_r18_synthetic_authors_tuned/pseudo_labels'
 crop_size = (160, 160)
 auto_scale_lr = dict(base_batch_size=8)  # 1 x 8
 norm_cfg = dict(type='BN', requires_grad=True)
