@@ -67,15 +67,21 @@ def per_seed(pattern: str) -> Dict[int, Dict]:
     return {s: load(pattern.format(S=s)) for s in SEEDS}
 
 
-def design_scores(pattern: str) -> tuple:
-    """The designs of benchmarks/explore_design.py's files (in order) and
-    their seed mIoU on val per data seed."""
-    results = per_seed(pattern)
-    scores = {s: {d['design']: d['val_mIoU'] for d in r['designs']}
-              for s, r in results.items()}
-    names = list(dict.fromkeys(d['design'] for r in results.values()
-                               for d in r['designs']))
+def design_scores(patterns: str) -> tuple:
+    """The designs of benchmarks/explore_design.py's files (in order; a
+    comma joins the patterns of several work dirs) and their seed mIoU on
+    val per data seed."""
+    results = [per_seed(p) for p in patterns.split(',')]
+    scores = {s: {d['design']: d['val_mIoU'] for r in results
+                  for d in r[s]['designs']} for s in SEEDS}
+    names = list(dict.fromkeys(d['design'] for r in results for s in SEEDS
+                               for d in r[s]['designs']))
     return names, scores
+
+
+def design_sources(patterns: str) -> str:
+    """The line naming the files of :func:`design_scores`."""
+    return source(*(p.format(S='{0,1}') for p in patterns.split(',')))
 
 
 def designs(pattern: str) -> str:
@@ -85,7 +91,7 @@ def designs(pattern: str) -> str:
     rows = [[f'`{n}`'] + [f'{scores[s][n]:.2f}' if n in scores[s] else ''
                           for s in SEEDS] for n in names]
     return markdown(['design', *(f'data seed {s}' for s in SEEDS)],
-                    rows) + source(pattern.format(S='{0,1}'))
+                    rows) + design_sources(pattern)
 
 
 def designs_vs_cam(pattern: str) -> str:
@@ -99,7 +105,7 @@ def designs_vs_cam(pattern: str) -> str:
         for n in names]
     return markdown(['design', *(f'data seed {s}' for s in SEEDS),
                      *(f'x cam, seed {s}' for s in SEEDS)],
-                    rows) + source(pattern.format(S='{0,1}'))
+                    rows) + design_sources(pattern)
 
 
 def crf_settings(pattern: str) -> str:
