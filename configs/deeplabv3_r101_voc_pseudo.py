@@ -13,8 +13,8 @@ custom_imports = dict(imports=['projects.rcm_mam'], allow_failed_imports=False)
 # Written by the PseudoLabelHook of configs/rcm_mam_r50_voc_authors_tuned.py
 # (run from the repository root); point it elsewhere with --cfg-options
 # train_dataloader.dataset.data_prefix.seg_map_path=DIR
-pseudo_label_dir = '{{ fileDirname }}/../work_dirs/rcm_mam_r50_voc_authors_tuned/' \
-    'pseudo_labels'
+pseudo_label_dir = '{{ fileDirname }}/../work_dirs/' \
+    'rcm_mam_r50_voc_authors_tuned/pseudo_labels'
 crop_size = (512, 512)
 # the total batch, 4 GPUs x 4 (tools/run_pipeline.py --gpus N splits it)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
