@@ -9,8 +9,10 @@ with the project's tools (:class:`tools.pipeline.StageRunner`). The
 config's AdamW recipe was chosen in the random-init regime; the others are
 mmseg's DeepLabV3 optimizer (SGD, lr 0.01, momentum 0.9, weight decay
 5e-4, poly decay) and twice the iterations. ``val`` chooses; a second data
-seed's masks confirm. Writes WORK_DIR/stage2_recipe.{json,md}; runs keep a
-checkpoint every 400 iterations, and a re-run resumes.
+seed's masks confirm. Writes WORK_DIR/stage2_recipe.{json,md}; the first
+recipe is the config as the ablation runs it, the others test only the
+last checkpoint (``tools/test.py``) and keep one every 500 iterations, so a
+re-run resumes.
 """
 import argparse
 import os.path as osp
@@ -19,7 +21,8 @@ from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from benchmarks.ablation import iteration_time  # noqa: E402
+from benchmarks.ablation import (iteration_time, resumable,  # noqa: E402
+                                 schedule)
 from tools.pipeline import StageRunner, data_options  # noqa: E402
 
 from projects.rcm_mam.utils.cli import run  # noqa: E402
@@ -31,20 +34,13 @@ SGD = ['optim_wrapper.optimizer.type=SGD', 'optim_wrapper.optimizer.lr=0.01',
        'optim_wrapper.optimizer.weight_decay=0.0005']
 
 
-def iterations(n: int) -> List[str]:
-    """A schedule of ``n`` iterations, one test at its end, a checkpoint
-    every 400 (or at the end)."""
-    return [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
-            f'param_scheduler.0.end={n}',
-            f'default_hooks.checkpoint.interval={min(n, 400)}']
-
-
 RECIPES = {
     'AdamW 1e-3, 800 iterations (the config)': [],
-    'AdamW 1e-3, 1,600 iterations': iterations(1600),
-    "SGD 0.01 (mmseg's DeepLabV3), 800 iterations": SGD,
-    "SGD 0.01 (mmseg's DeepLabV3), 1,600 iterations": SGD + iterations(
-        1600),
+    'AdamW 1e-3, 1,600 iterations': schedule(1600) + resumable(1600),
+    "SGD 0.01 (mmseg's DeepLabV3), 800 iterations": SGD + schedule(800) +
+    resumable(800),
+    "SGD 0.01 (mmseg's DeepLabV3), 1,600 iterations": SGD + schedule(1600) +
+    resumable(1600),
 }
 
 

@@ -34,9 +34,8 @@ def test_recipe_is_its_name(name):
     if kind == 'SGD':
         assert optimizer.param_groups[0]['momentum'] == 0.9
     iters = 1600 if '1,600' in name else 800
-    # the poly decay ends with the training, and the run can resume
+    # the poly decay ends with the training, and a long run can resume
     assert cfg.train_cfg.max_iters == cfg.param_scheduler[0].end == iters
-    assert iters % cfg.default_hooks.checkpoint.interval == 0
     assert cfg.default_hooks.checkpoint.interval <= 800
 
 
