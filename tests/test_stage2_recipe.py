@@ -8,6 +8,7 @@ from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
+from benchmarks.ablation import RESUME_EVERY
 from benchmarks.stage2_recipe import CONFIG, RECIPES, slug
 from conftest import ROOT
 from projects.rcm_mam.utils.cli import PathDictAction, load_config
@@ -37,6 +38,8 @@ def test_recipe_is_its_name(name):
     # the poly decay ends with the training, and a long run can resume
     assert cfg.train_cfg.max_iters == cfg.param_scheduler[0].end == iters
     assert cfg.default_hooks.checkpoint.interval <= 800
+    if RECIPES[name]:  # every recipe but the config keeps the ablation's
+        assert cfg.default_hooks.checkpoint.interval == RESUME_EVERY
 
 
 def test_recipes_have_their_own_folders():
